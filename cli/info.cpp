@@ -1,0 +1,13 @@
+#include <cstdio>
+
+#include "cli/commands.hpp"
+
+namespace kprof::cli {
+
+// Placeholder until the command lands.
+int cmd_info(int, char**) {
+    std::fprintf(stderr, "kprof info: not implemented yet\n");
+    return 1;
+}
+
+}  // namespace kprof::cli

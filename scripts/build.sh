@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Configures and builds one kprof build tree: scripts/build.sh [release|asan] [ninja targets]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-release}
+shift || true
+case "$kind" in
+  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DKPROF_SANITIZE=ON) ;;
+  *) echo "usage: scripts/build.sh [release|asan] [targets]" >&2; exit 2 ;;
+esac
+if [ ! -f "$dir/build.ninja" ]; then
+  cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+fi
+ninja -C "$dir" "$@"
