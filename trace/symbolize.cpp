@@ -1,8 +1,358 @@
 #include "trace/symbolize.hpp"
 
-namespace kprof {
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
-// Placeholder until the ELF symbolizer lands: user frames stay unresolved.
-SymbolizeStats symbolize_profile(Profile&, const SymbolizeOptions&) { return {}; }
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "trace/elf_symbols.hpp"
+
+namespace kprof {
+namespace {
+
+constexpr std::string_view kDeletedSuffix = " (deleted)";
+
+// The address space the analysis-time resolver looks symbols up in: the file offset of
+// ip in its mapping. DsoSymbol::start is stored in this space (see trace/resolve.hpp).
+uint64_t relative_address(const Mapping& m, uint64_t ip) {
+    return ip - m.start + m.pgoff;
+}
+
+bool is_vdso(const Dso& dso) {
+    return dso.path == "[vdso]";
+}
+
+// Paths that name no file: anonymous memory, the heap, stacks, JIT code.
+bool names_no_file(const std::string& path) {
+    return path.empty() || path[0] != '/' || path.starts_with("/memfd:") ||
+           path.starts_with("//anon");
+}
+
+// Mappings sorted by (pid, generation, start), searched per unique (pid, generation, ip).
+class MappingIndex {
+  public:
+    explicit MappingIndex(const std::vector<Mapping>& mappings) : mappings_(mappings) {
+        order_.resize(mappings.size());
+        for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<uint32_t>(i);
+        std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
+            const Mapping& x = mappings_[a];
+            const Mapping& y = mappings_[b];
+            return std::tie(x.pid, x.generation, x.start, x.time_ns, a) <
+                   std::tie(y.pid, y.generation, y.start, y.time_ns, b);
+        });
+    }
+
+    // Of the mappings containing ip, the one mapped last (stacks carry no time, and a
+    // later mapping at the same place replaced the earlier one).
+    const Mapping* find(uint32_t pid, uint32_t generation, uint64_t ip) const {
+        auto key = [&](uint32_t i) {
+            const Mapping& m = mappings_[i];
+            return std::tie(m.pid, m.generation, m.start);
+        };
+        const auto probe = std::make_tuple(pid, generation, ip);
+        const auto group = std::lower_bound(order_.begin(), order_.end(),
+                                            std::make_tuple(pid, generation, uint64_t{0}),
+                                            [&](uint32_t i, const auto& k) { return key(i) < k; });
+        auto it = std::upper_bound(group, order_.end(), probe,
+                                   [&](const auto& k, uint32_t i) { return k < key(i); });
+        const Mapping* best = nullptr;
+        while (it != group) {
+            const Mapping& m = mappings_[*--it];
+            if (ip - m.start < m.len && (best == nullptr || m.time_ns >= best->time_ns)) best = &m;
+        }
+        return best;
+    }
+
+  private:
+    const std::vector<Mapping>& mappings_;
+    std::vector<uint32_t> order_;
+};
+
+struct AddressSpaceKey {
+    uint32_t pid, generation;
+    uint64_t ip;
+    bool operator==(const AddressSpaceKey&) const = default;
+};
+struct AddressSpaceKeyHash {
+    size_t operator()(const AddressSpaceKey& k) const {
+        uint64_t h = (uint64_t{k.pid} << 32 | k.generation) * 0x9e3779b97f4a7c15ULL;
+        return static_cast<size_t>(h ^ (k.ip + (h << 6) + (h >> 2)));
+    }
+};
+
+// Where one unique user address landed.
+struct Placement {
+    DsoId dso = kNoDso;
+    uint64_t offset = 0;  // file offset (for the vDSO: offset into its image)
+};
+
+// One unique (dso, file offset) to resolve.
+struct Wanted {
+    uint64_t relative = 0;  // relative_address() of it
+    bool caller = false;    // seen as a return address (not a stack's first user frame)
+    bool resolved = false;
+};
+
+std::string kernel_release() {
+    utsname u{};
+    return uname(&u) == 0 ? u.release : "";
+}
+
+int64_t to_ns(const timespec& t) {
+    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+class Symbolizer {
+  public:
+    Symbolizer(Profile& profile, const SymbolizeOptions& options, SymbolizeStats& stats)
+        : profile_(profile), options_(options), stats_(stats) {}
+
+    void run() {
+        MappingIndex index(profile_.mappings);
+        std::unordered_map<AddressSpaceKey, Placement, AddressSpaceKeyHash> placed;
+        std::vector<std::unordered_map<uint64_t, Wanted>> wanted(profile_.dsos.size());
+        std::vector<std::vector<const Mapping*>> dso_mappings(profile_.dsos.size());
+
+        const StackTable& stacks = profile_.stacks;
+        for (StackId id = 0; id < stacks.size(); ++id) {
+            const StackView s = stacks.get(id);
+            const auto user = s.user_ips();
+            for (size_t i = 0; i < user.size(); ++i) {
+                const uint64_t ip = user[i];
+                auto [it, fresh] = placed.try_emplace({s.pid, s.generation, ip});
+                if (!fresh && it->second.dso == kNoDso) continue;
+                if (fresh) {
+                    const Mapping* m =
+                        ip < kKernelAddressStart ? index.find(s.pid, s.generation, ip) : nullptr;
+                    if (m == nullptr || m->dso >= profile_.dsos.size()) {
+                        ++stats_.unmapped;
+                        continue;
+                    }
+                    const Dso& dso = profile_.dsos[m->dso];
+                    it->second.dso = m->dso;
+                    it->second.offset = is_vdso(dso) ? ip - m->start : ip - m->start + m->pgoff;
+                    auto& ms = dso_mappings[m->dso];
+                    if (ms.size() < 64) ms.push_back(m);
+                    Wanted& w = wanted[m->dso][it->second.offset];
+                    w.relative = relative_address(*m, ip);
+                }
+                if (i > 0) wanted[it->second.dso][it->second.offset].caller = true;
+            }
+        }
+
+        for (DsoId d = 0; d < profile_.dsos.size(); ++d) {
+            if (wanted[d].empty()) continue;
+            Dso& dso = profile_.dsos[d];
+            if (options_.only_unsymbolized && dso.symbolized) {
+                for (auto& [off, w] : wanted[d])
+                    w.resolved = std::binary_search(
+                        dso.symbols.begin(), dso.symbols.end(), w.relative,
+                        [](const auto& a, const auto& b) { return below(a, b); });
+                continue;
+            }
+            stats_.addresses += wanted[d].size();
+            symbolize_dso(dso, wanted[d], dso_mappings[d]);
+        }
+
+        // Frames, each unique stack once; unmapped frames count as unresolved too.
+        uint64_t frames = 0, unresolved = 0;
+        for (StackId id = 0; id < stacks.size(); ++id) {
+            const StackView s = stacks.get(id);
+            for (uint64_t ip : s.user_ips()) {
+                ++frames;
+                const auto p = placed.find({s.pid, s.generation, ip});
+                if (p == placed.end() || p->second.dso == kNoDso ||
+                    !wanted[p->second.dso][p->second.offset].resolved)
+                    ++unresolved;
+            }
+        }
+        stats_.frames = frames;
+        profile_.unresolved_frames = unresolved;
+        for (const auto& w : wanted)
+            for (const auto& [off, a] : w) (a.resolved ? stats_.resolved : stats_.unresolved)++;
+        stats_.unresolved += stats_.unmapped;
+    }
+
+  private:
+    // Orders relative addresses against the (non-overlapping, sorted) symbols they fall in.
+    static bool below(const DsoSymbol& s, uint64_t r) {
+        return s.start + std::max<uint64_t>(s.size, 1) <= r;
+    }
+    static bool below(uint64_t r, const DsoSymbol& s) { return r < s.start; }
+
+    void symbolize_dso(Dso& dso, std::unordered_map<uint64_t, Wanted>& wanted,
+                       const std::vector<const Mapping*>& mappings) {
+        std::shared_ptr<ElfImage> image = open_image(dso, mappings);
+        if (image == nullptr) return;
+
+        std::map<uint64_t, DsoSymbol> hit;  // by relative start
+        auto add = [&](const ElfImage::Symbol& sym, uint64_t vaddr, uint64_t relative) {
+            // The symbol lies in one segment, so ip's shift between the ELF's addresses
+            // and the relative space holds for the whole symbol.
+            const uint64_t start = sym.start + (relative - vaddr);
+            DsoSymbol& s = hit[start];
+            if (s.name.empty()) {
+                s.start = start;
+                s.size = sym.size;
+                s.name = sym.name;
+            }
+            // A sizeless symbol covers at least every address seen in it.
+            if (sym.size == 0) s.size = std::max(s.size, relative - start + 1);
+        };
+        for (auto& [offset, w] : wanted) {
+            const std::optional<uint64_t> vaddr = image->vaddr_of_offset(offset);
+            if (!vaddr) continue;
+            const std::optional<ElfImage::Symbol> sym = image->lookup(*vaddr);
+            if (!sym) continue;
+            w.resolved = true;
+            add(*sym, *vaddr, w.relative);
+            // A return address just past a call that ends its function (a noreturn call)
+            // is the next function's first byte; resolvers that look up ip-1 for callers
+            // need the function holding the call too.
+            if (w.caller && sym->start == *vaddr && *vaddr > 0 && w.relative > 0) {
+                if (const auto before = image->lookup(*vaddr - 1))
+                    add(*before, *vaddr - 1, w.relative - 1);
+            }
+        }
+        dso.symbols.clear();
+        dso.symbols.reserve(hit.size());
+        for (auto& [start, s] : hit) dso.symbols.push_back(std::move(s));
+        dso.symbolized = true;
+    }
+
+    // The ELF for dso, opened once per path and shared by build-id; nullptr (with the dso
+    // marked) when its file is missing, deleted or replaced.
+    std::shared_ptr<ElfImage> open_image(Dso& dso, const std::vector<const Mapping*>& mappings) {
+        if (is_vdso(dso)) return open_vdso(dso);
+        if (names_no_file(dso.path)) return nullptr;
+
+        std::string path = dso.path;
+        const bool marked_deleted = path.ends_with(kDeletedSuffix);
+        if (marked_deleted) path.resize(path.size() - kDeletedSuffix.size());
+
+        // Through a live process's mapping the file is exactly the one mapped, even
+        // when it was deleted or replaced since.
+        if (marked_deleted && options_.symfs.empty()) {
+            if (std::unique_ptr<ElfImage> image = open_map_files(dso, mappings)) {
+                if (!dso.build_id.empty() && dso.build_id != image->build_id()) {
+                    mark_deleted(dso);
+                    return nullptr;
+                }
+                dso.deleted = true;
+                dso.build_id = image->build_id();
+                return share(std::move(image));
+            }
+        }
+
+        const std::string file = options_.symfs.empty() ? path : options_.symfs + path;
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0) {
+            if (marked_deleted) mark_deleted(dso);
+            return nullptr;
+        }
+        std::unique_ptr<ElfImage> image = open_elf(file);
+        if (image == nullptr) return nullptr;
+        if (!dso.build_id.empty()) {
+            // The recorded build-id decides: the file at the path now is either the one
+            // the process mapped or not.
+            if (dso.build_id != image->build_id()) {
+                mark_deleted(dso);
+                return nullptr;
+            }
+        } else {
+            // Without one, a path the kernel called deleted, or a file changed (renamed
+            // over, rewritten) after the recording began, may hold other code: leave its
+            // frames unresolved rather than name them wrongly.
+            const bool changed_since =
+                options_.symfs.empty() && profile_.meta.start_time_ns != 0 &&
+                to_ns(st.st_ctim) > static_cast<int64_t>(profile_.meta.start_time_ns);
+            if (marked_deleted || changed_since) {
+                mark_deleted(dso);
+                return nullptr;
+            }
+            dso.build_id = image->build_id();
+        }
+        return share(std::move(image));
+    }
+
+    std::shared_ptr<ElfImage> open_vdso(Dso& dso) {
+        // The running kernel's vDSO is the recorded one only on the recording's kernel.
+        if (!profile_.meta.kernel_release.empty() &&
+            profile_.meta.kernel_release != kernel_release())
+            return nullptr;
+        if (vdso_ == nullptr) {
+            std::unique_ptr<ElfImage> image = ElfImage::open_vdso(options_.debug_info);
+            if (image == nullptr) return nullptr;
+            ++stats_.binaries;
+            vdso_ = std::move(image);
+        }
+        if (!dso.build_id.empty() && dso.build_id != vdso_->build_id()) return nullptr;
+        dso.build_id = vdso_->build_id();
+        return vdso_;
+    }
+
+    // A deleted file is still reachable through a live process's mapping of it.
+    std::unique_ptr<ElfImage> open_map_files(const Dso& dso,
+                                             const std::vector<const Mapping*>& mappings) {
+        for (const Mapping* m : mappings) {
+            char link[96];
+            std::snprintf(link, sizeof link, "/proc/%u/map_files/%llx-%llx", m->pid,
+                          static_cast<unsigned long long>(m->start),
+                          static_cast<unsigned long long>(m->start + m->len));
+            char target[4096];
+            const ssize_t n = ::readlink(link, target, sizeof target - 1);
+            if (n <= 0 || std::string_view(target, static_cast<size_t>(n)) != dso.path) continue;
+            const int fd = ::open(link, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            auto image = ElfImage::open_fd(fd, dso.path, options_.debug_info);
+            if (image == nullptr) continue;
+            ++stats_.binaries;
+            return image;
+        }
+        return nullptr;
+    }
+
+    std::unique_ptr<ElfImage> open_elf(const std::string& file) {
+        auto image = ElfImage::open_file(file, options_.debug_info);
+        if (image != nullptr) ++stats_.binaries;
+        return image;
+    }
+
+    std::shared_ptr<ElfImage> share(std::unique_ptr<ElfImage> image) {
+        if (image->build_id().empty()) return image;
+        auto [it, fresh] = by_build_id_.try_emplace(image->build_id());
+        if (fresh) it->second = std::move(image);
+        return it->second;
+    }
+
+    void mark_deleted(Dso& dso) {
+        dso.deleted = true;
+        dso.symbolized = false;
+        dso.symbols.clear();
+        ++stats_.deleted;
+    }
+
+    Profile& profile_;
+    const SymbolizeOptions& options_;
+    SymbolizeStats& stats_;
+    std::shared_ptr<ElfImage> vdso_;
+    std::unordered_map<std::string, std::shared_ptr<ElfImage>> by_build_id_;
+};
+
+}  // namespace
+
+SymbolizeStats symbolize_profile(Profile& profile, const SymbolizeOptions& options) {
+    const auto t0 = std::chrono::steady_clock::now();
+    SymbolizeStats stats;
+    Symbolizer(profile, options, stats).run();
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return stats;
+}
 
 }  // namespace kprof

@@ -12,17 +12,26 @@ namespace kprof {
 struct SymbolizeOptions {
     bool debug_info = true;  // DWARF file:line and inlined frames where present
     std::string symfs;       // root prefix for binary paths ("" = /)
+    // Leave dsos that already carry symbols alone (analysis-time --symfs fills only the
+    // ones recorded without symbols).
+    bool only_unsymbolized = false;
 };
 
 struct SymbolizeStats {
-    uint64_t addresses = 0;   // unique user addresses looked up
+    uint64_t addresses = 0;  // unique user addresses looked up
     uint64_t resolved = 0;
     uint64_t unresolved = 0;
-    uint64_t binaries = 0;    // ELF files opened
+    uint64_t binaries = 0;  // ELF files opened
     double seconds = 0;
+    uint64_t frames = 0;    // user frames of the stack table (unique stacks)
+    uint64_t unmapped = 0;  // unique addresses outside every recorded mapping
+    uint64_t deleted = 0;   // dsos left unresolved because their file was gone or replaced
 };
 
-// Fills profile.dsos[*].symbols/build_id/deleted/symbolized and profile.unresolved_frames.
+// Fills profile.dsos[*].symbols/build_id/deleted/symbolized and profile.unresolved_frames
+// (user frames of the stack table, each unique stack counted once, that found no symbol).
+// Each unique (dso, address) is resolved once; each ELF is opened once per path and its
+// lookups shared by build-id.
 SymbolizeStats symbolize_profile(Profile& profile, const SymbolizeOptions& options = {});
 
 }  // namespace kprof

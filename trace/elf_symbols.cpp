@@ -1,0 +1,272 @@
+#include "trace/elf_symbols.hpp"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace kprof {
+namespace {
+
+// Separate debug files by build-id only (/usr/lib/debug/.build-id/xx/yyyy.debug and the
+// debuglink places): never debuginfod, which dwfl_standard_find_debuginfo would ask over
+// the network when DEBUGINFOD_URLS is set, stalling a recording.
+int find_local_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                         const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                         char** debuginfo_file_name) {
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
+    if (fd >= 0) return fd;
+    // The debuglink search (same directory, .debug/, /usr/lib/debug/<dir>) is local too,
+    // and is what files split with objcopy --only-keep-debug use.
+    return file_name != nullptr && debuglink_file != nullptr
+               ? dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                              debuglink_file, debuglink_crc, debuginfo_file_name)
+               : -1;
+}
+
+std::string hex(const unsigned char* bits, int len) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(static_cast<size_t>(len) * 2);
+    for (int i = 0; i < len; ++i) {
+        s += kDigits[bits[i] >> 4];
+        s += kDigits[bits[i] & 0xf];
+    }
+    return s;
+}
+
+std::string dwfl_message() {
+    const char* m = dwfl_errmsg(-1);
+    return m != nullptr ? m : "unknown libdwfl error";
+}
+
+// A die's name as the symbol table spells it (linkage name, so C++ names match .symtab
+// and are demangled in one place at display time), else its plain name.
+std::string die_function_name(Dwarf_Die* die) {
+    Dwarf_Attribute attr;
+    for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name}) {
+        if (dwarf_attr_integrate(die, at, &attr) != nullptr) {
+            const char* s = dwarf_formstring(&attr);
+            if (s != nullptr) return s;
+        }
+    }
+    return {};
+}
+
+// The [vdso] line of /proc/self/maps gives the image's size; the ELF header alone
+// does not bound it.
+size_t vdso_size(uintptr_t start) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find("[vdso]") == std::string::npos) continue;
+        std::istringstream in(line);
+        uintptr_t lo = 0, hi = 0;
+        char dash = 0;
+        in >> std::hex >> lo >> dash >> hi;
+        if (lo == start && hi > lo) return hi - lo;
+    }
+    return 0;
+}
+
+}  // namespace
+
+struct ElfImage::Impl {
+    char* debuginfo_path = nullptr;  // libdwfl's default search path
+    Dwfl_Callbacks callbacks{};
+    Dwfl* dwfl = nullptr;
+    Dwfl_Module* mod = nullptr;
+    Dwarf_Addr bias = 0;  // module address = ELF vaddr + bias
+    std::string build_id;
+    bool debug_info = true;
+
+    struct Load {
+        uint64_t offset, filesz, vaddr;
+    };
+    std::vector<Load> loads;
+
+    ~Impl() {
+        if (dwfl != nullptr) dwfl_end(dwfl);
+    }
+
+    // Takes over fd (libdwfl closes it with the Dwfl).
+    bool report(int fd, const std::string& name, std::string* why) {
+        callbacks.find_elf = nullptr;
+        callbacks.find_debuginfo = find_local_debuginfo;
+        callbacks.section_address = dwfl_offline_section_address;
+        callbacks.debuginfo_path = &debuginfo_path;
+        dwfl = dwfl_begin(&callbacks);
+        if (dwfl == nullptr) {
+            ::close(fd);
+            if (why != nullptr) *why = dwfl_message();
+            return false;
+        }
+        dwfl_report_begin(dwfl);
+        // Base 0 with p_vaddr added: module addresses are the ELF's own addresses.
+        mod = dwfl_report_elf(dwfl, name.c_str(), name.c_str(), fd, 0, true);
+        dwfl_report_end(dwfl, nullptr, nullptr);
+        if (mod == nullptr) {
+            if (why != nullptr) *why = dwfl_message();
+            return false;
+        }
+        Elf* elf = dwfl_module_getelf(mod, &bias);
+        if (elf == nullptr) {
+            if (why != nullptr) *why = dwfl_message();
+            return false;
+        }
+        size_t phnum = 0;
+        if (elf_getphdrnum(elf, &phnum) == 0) {
+            for (size_t i = 0; i < phnum; ++i) {
+                GElf_Phdr phdr;
+                if (gelf_getphdr(elf, static_cast<int>(i), &phdr) == nullptr) continue;
+                if (phdr.p_type != PT_LOAD) continue;
+                loads.push_back({phdr.p_offset, phdr.p_filesz, phdr.p_vaddr});
+            }
+        }
+        if (loads.empty()) {
+            if (why != nullptr) *why = "no loadable segments";
+            return false;
+        }
+        const unsigned char* bits = nullptr;
+        GElf_Addr vaddr = 0;
+        const int len = dwfl_module_build_id(mod, &bits, &vaddr);
+        if (len > 0) build_id = hex(bits, len);
+        return true;
+    }
+};
+
+ElfImage::ElfImage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ElfImage::~ElfImage() = default;
+
+std::unique_ptr<ElfImage> ElfImage::open_fd(int fd, const std::string& name, bool debug_info,
+                                            std::string* why) {
+    auto impl = std::make_unique<Impl>();
+    impl->debug_info = debug_info;
+    if (!impl->report(fd, name, why)) return nullptr;
+    return std::unique_ptr<ElfImage>(new ElfImage(std::move(impl)));
+}
+
+std::unique_ptr<ElfImage> ElfImage::open_file(const std::string& path, bool debug_info,
+                                              std::string* why) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (why != nullptr) *why = std::strerror(errno);
+        return nullptr;
+    }
+    return open_fd(fd, path, debug_info, why);
+}
+
+std::unique_ptr<ElfImage> ElfImage::open_vdso(bool debug_info, std::string* why) {
+    const uintptr_t start = getauxval(AT_SYSINFO_EHDR);
+    const size_t size = start != 0 ? vdso_size(start) : 0;
+    if (size == 0) {
+        if (why != nullptr) *why = "the kernel maps no vDSO";
+        return nullptr;
+    }
+    // libdwfl reads modules from descriptors: hand it the in-memory image as a memfd.
+    const int fd = memfd_create("kprof-vdso", MFD_CLOEXEC);
+    if (fd < 0) {
+        if (why != nullptr) *why = std::string("memfd_create: ") + std::strerror(errno);
+        return nullptr;
+    }
+    const auto* bytes = reinterpret_cast<const char*>(start);
+    size_t done = 0;
+    while (done < size) {
+        const ssize_t n = ::write(fd, bytes + done, size - done);
+        if (n <= 0) {
+            if (why != nullptr) *why = std::string("writing the vDSO: ") + std::strerror(errno);
+            ::close(fd);
+            return nullptr;
+        }
+        done += static_cast<size_t>(n);
+    }
+    return open_fd(fd, "[vdso]", debug_info, why);
+}
+
+const std::string& ElfImage::build_id() const {
+    return impl_->build_id;
+}
+
+std::optional<uint64_t> ElfImage::vaddr_of_offset(uint64_t offset) const {
+    for (const Impl::Load& l : impl_->loads)
+        if (offset >= l.offset && offset - l.offset < l.filesz)
+            return l.vaddr + (offset - l.offset);
+    return std::nullopt;
+}
+
+std::optional<ElfImage::Symbol> ElfImage::lookup(uint64_t vaddr) const {
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    const Dwarf_Addr addr = vaddr + impl_->bias;
+    const char* name =
+        dwfl_module_addrinfo(impl_->mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
+    if (name == nullptr || name[0] == '\0') return std::nullopt;
+    // A sized symbol must contain the address; libdwfl also offers the nearest sizeless
+    // one below, which is right for assembly labels but never past a sized neighbour.
+    if (sym.st_size != 0 && offset >= sym.st_size) return std::nullopt;
+    return Symbol{.name = name, .start = addr - offset - impl_->bias, .size = sym.st_size};
+}
+
+bool ElfImage::has_debug_info() const {
+    if (!impl_->debug_info) return false;
+    Dwarf_Addr bias = 0;
+    return dwfl_module_getdwarf(impl_->mod, &bias) != nullptr;
+}
+
+std::vector<SourceFrame> ElfImage::source(uint64_t vaddr) const {
+    std::vector<SourceFrame> frames;
+    if (!impl_->debug_info) return frames;
+    const Dwarf_Addr addr = vaddr + impl_->bias;
+    Dwarf_Addr cu_bias = 0;
+    Dwarf_Die* cudie = dwfl_module_addrdie(impl_->mod, addr, &cu_bias);
+    if (cudie == nullptr) return frames;
+
+    std::string file;
+    uint32_t line = 0;
+    if (Dwfl_Line* l = dwfl_module_getsrc(impl_->mod, addr)) {
+        int lineno = 0;
+        const char* f = dwfl_lineinfo(l, nullptr, &lineno, nullptr, nullptr, nullptr);
+        if (f != nullptr) file = f;
+        line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;
+    }
+
+    Dwarf_Die* scopes = nullptr;
+    const int n = dwarf_getscopes(cudie, addr - cu_bias, &scopes);
+    Dwarf_Files* files = nullptr;
+    size_t nfiles = 0;
+    if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = nullptr;
+    // scopes run innermost first; each inlined level's call site is where its caller is.
+    for (int i = 0; i < n; ++i) {
+        Dwarf_Die* scope = &scopes[i];
+        const int tag = dwarf_tag(scope);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+        frames.push_back({die_function_name(scope), file, line});
+        if (tag == DW_TAG_subprogram) break;
+        Dwarf_Attribute attr;
+        Dwarf_Word value = 0;
+        file.clear();
+        line = 0;
+        if (files != nullptr &&
+            dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &value) == 0) {
+            const char* f = dwarf_filesrc(files, value, nullptr, nullptr);
+            if (f != nullptr) file = f;
+        }
+        if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &value) == 0)
+            line = static_cast<uint32_t>(value);
+    }
+    std::free(scopes);
+    if (frames.empty() && !file.empty()) frames.push_back({"", file, line});
+    return frames;
+}
+
+}  // namespace kprof
