@@ -1,0 +1,359 @@
+#include "analyzer/aggregate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <regex>
+#include <unordered_map>
+
+#include "trace/error.hpp"
+
+namespace kprof {
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+
+uint64_t mix64(uint64_t h, uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+std::regex compile_regex(const std::string& re, const char* option) {
+    try {
+        return std::regex(re, std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+        throw Error(
+            fmt::format("{} '{}': not a valid regular expression ({})", option, re, e.what()));
+    }
+}
+
+// A frame of a trace stack in its address space: kernel frames are shared by all.
+struct FrameKey {
+    uint64_t ip = 0;
+    uint64_t space = 0;  // (pid << 32 | generation) + 1 for user frames, 0 for kernel
+    bool operator==(const FrameKey&) const = default;
+};
+struct FrameKeyHash {
+    size_t operator()(const FrameKey& k) const {
+        return mix64(k.ip * 0x9e3779b97f4a7c15ULL, k.space);
+    }
+};
+
+// Per-function answers to the frame filters, computed once per function.
+struct FunctionMatch {
+    int8_t focus = -1, ignore = -1, hide = -1;
+};
+
+}  // namespace
+
+class AggregatedProfile::Builder {
+  public:
+    explicit Builder(AggregatedProfile& out) : out_(out) {}
+
+    FunctionId intern_function(const Location& loc) {
+        std::string key = loc.function;
+        key += '\0';
+        key += loc.module;
+        key += loc.kernel ? 'k' : 'u';
+        auto [it, inserted] = function_ids_.try_emplace(std::move(key), 0);
+        if (inserted) {
+            it->second = static_cast<FunctionId>(out_.functions_.size());
+            out_.functions_.push_back(Function{loc.function, loc.module, loc.kernel});
+        }
+        return it->second;
+    }
+
+    uint32_t intern_comm(const std::string& comm) {
+        auto [it, inserted] = comm_ids_.try_emplace(comm, 0);
+        if (inserted) {
+            it->second = static_cast<uint32_t>(out_.comms_.size());
+            out_.comms_.push_back(comm);
+        }
+        return it->second;
+    }
+
+    // Adds weights (one per event) to the stack (comm, frames), merging equal stacks.
+    void add(uint32_t comm, std::span<const FunctionId> frames, std::span<const uint64_t> w) {
+        uint64_t h = mix64(0x1234567ULL, comm);
+        for (FunctionId f : frames) h = mix64(h, f);
+        const size_t n_events = out_.events_.size();
+        auto [first, last] = stack_index_.equal_range(h);
+        size_t slot = std::numeric_limits<size_t>::max();
+        for (auto it = first; it != last; ++it) {
+            const auto existing = out_.frames(it->second);
+            if (out_.stack_comm_[it->second] == comm &&
+                std::equal(existing.begin(), existing.end(), frames.begin(), frames.end())) {
+                slot = it->second;
+                break;
+            }
+        }
+        if (slot == std::numeric_limits<size_t>::max()) {
+            slot = out_.stack_comm_.size();
+            out_.frames_.insert(out_.frames_.end(), frames.begin(), frames.end());
+            out_.frame_offset_.push_back(out_.frames_.size());
+            out_.stack_comm_.push_back(comm);
+            out_.weights_.resize(out_.weights_.size() + n_events, 0);
+            stack_index_.emplace(h, slot);
+        }
+        for (size_t e = 0; e < n_events; ++e) {
+            out_.weights_[slot * n_events + e] += w[e];
+            out_.events_[e].weight += w[e];
+            if (frames.empty()) out_.events_[e].unattributed += w[e];
+        }
+    }
+
+  private:
+    AggregatedProfile& out_;
+    std::unordered_map<std::string, FunctionId> function_ids_;
+    std::unordered_map<std::string, uint32_t> comm_ids_;
+    std::unordered_multimap<uint64_t, size_t> stack_index_;
+};
+
+int AggregatedProfile::find_event(const std::string& name) const {
+    for (size_t i = 0; i < events_.size(); ++i)
+        if (events_[i].name == name) return static_cast<int>(i);
+    return -1;
+}
+
+std::vector<FunctionId> AggregatedProfile::find_functions(const std::string& regex) const {
+    const std::regex re = compile_regex(regex, "function pattern");
+    std::vector<FunctionId> out;
+    for (FunctionId f = 0; f < functions_.size(); ++f)
+        if (std::regex_search(functions_[f].name, re)) out.push_back(f);
+    return out;
+}
+
+FunctionId AggregatedProfile::find_function(const std::string& name) const {
+    for (FunctionId f = 0; f < functions_.size(); ++f)
+        if (functions_[f].name == name) return f;
+    return kNoFunction;
+}
+
+AggregatedProfile AggregatedProfile::copy_header() const {
+    AggregatedProfile out;
+    out.events_ = events_;
+    for (EventTotal& e : out.events_) e.samples = e.weight = e.unattributed = 0;
+    out.functions_ = functions_;
+    out.comms_ = comms_;
+    out.weight_kind_ = weight_kind_;
+    out.filters_ = filters_;
+    out.filters_text_ = filters_text_;
+    out.lost_samples_ = lost_samples_;
+    out.unresolved_frames_ = unresolved_frames_;
+    out.meta_ = meta_;
+    return out;
+}
+
+void AggregatedProfile::push_stack_from(const AggregatedProfile& from, size_t stack) {
+    const auto f = from.frames(stack);
+    frames_.insert(frames_.end(), f.begin(), f.end());
+    frame_offset_.push_back(frames_.size());
+    stack_comm_.push_back(from.stack_comm_[stack]);
+    for (size_t e = 0; e < events_.size(); ++e) {
+        const uint64_t w = from.weight(stack, e);
+        weights_.push_back(w);
+        events_[e].weight += w;
+        if (f.empty()) events_[e].unattributed += w;
+    }
+}
+
+AggregatedProfile AggregatedProfile::focus_on(FunctionId function) const {
+    AggregatedProfile out = subset([&](size_t s) {
+        const auto f = frames(s);
+        return std::find(f.begin(), f.end(), function) != f.end();
+    });
+    // The sample counts of a subset are not known per stack; keep them proportional.
+    for (size_t e = 0; e < out.events_.size(); ++e)
+        out.events_[e].samples =
+            events_[e].weight == 0
+                ? 0
+                : static_cast<uint64_t>(static_cast<double>(events_[e].samples) *
+                                        static_cast<double>(out.events_[e].weight) /
+                                        static_cast<double>(events_[e].weight));
+    std::string focus = "focus=" + functions_[function].name;
+    out.filters_text_ = filters_text_ == "none" ? focus : filters_text_ + " " + focus;
+    return out;
+}
+
+AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& options) {
+    const FilterOptions& flt = options.filters;
+    if (flt.kernel_only && flt.user_only)
+        throw Error("--kernel-only and --user-only exclude each other: give one of them");
+
+    AggregatedProfile out;
+    out.weight_kind_ = options.weight;
+    out.filters_ = flt;
+    out.filters_text_ = flt.describe();
+    out.lost_samples_ = profile.total_lost();
+    out.unresolved_frames_ = profile.unresolved_frames;
+    out.meta_ = profile.meta;
+    AggregatedProfile::Builder builder(out);
+
+    // Events kept, and their index in the aggregated profile.
+    std::vector<int> event_slot(profile.events.size(), -1);
+    for (const std::string& name : flt.events) {
+        bool found = false;
+        for (const EventDesc& e : profile.events) found = found || e.name == name;
+        if (!found) {
+            std::string have;
+            for (const EventDesc& e : profile.events) have += (have.empty() ? "" : ", ") + e.name;
+            throw Error(fmt::format("--event {}: the trace has no such event (it has: {})", name,
+                                    have.empty() ? "none" : have));
+        }
+    }
+    for (size_t i = 0; i < profile.events.size(); ++i) {
+        const std::string& name = profile.events[i].name;
+        if (!flt.events.empty() &&
+            std::find(flt.events.begin(), flt.events.end(), name) == flt.events.end())
+            continue;
+        event_slot[i] = static_cast<int>(out.events_.size());
+        out.events_.push_back(EventTotal{.name = name, .trace_event = static_cast<uint16_t>(i)});
+    }
+    const size_t n_events = out.events_.size();
+
+    // Threads -> comm ids (the last thread entry of a tid wins: tids are reused).
+    std::unordered_map<uint32_t, uint32_t> comm_of_tid;
+    for (const Thread& t : profile.threads) comm_of_tid[t.tid] = builder.intern_comm(t.comm);
+    auto comm_allowed = [&flt](const std::string& comm) {
+        return std::find(flt.comms.begin(), flt.comms.end(), comm) != flt.comms.end();
+    };
+    std::vector<int8_t> comm_ok;
+
+    // --time window on the perf clock.
+    uint64_t t_lo = 0, t_hi = std::numeric_limits<uint64_t>::max();
+    if (flt.time && !profile.samples.empty()) {
+        uint64_t first = std::numeric_limits<uint64_t>::max(), last = 0;
+        for (const Sample& s : profile.samples) {
+            first = std::min(first, s.time_ns);
+            last = std::max(last, s.time_ns);
+        }
+        if (profile.meta.first_sample_ns != 0)
+            first = std::min(first, profile.meta.first_sample_ns);
+        const double span = static_cast<double>(last - first);
+        const TimeRange& r = *flt.time;
+        if (r.percent) {
+            t_lo = first + static_cast<uint64_t>(span * r.start / 100.0);
+            if (r.end >= 0 && r.end < 100)
+                t_hi = first + static_cast<uint64_t>(span * r.end / 100.0);
+        } else {
+            t_lo = first + static_cast<uint64_t>(r.start * 1e9);
+            if (r.end >= 0) t_hi = first + static_cast<uint64_t>(r.end * 1e9);
+        }
+    }
+
+    // Pass 1: samples -> (stack, comm) slots with per-event weight. Chained per stack
+    // because almost every stack is seen under one comm only.
+    struct Slot {
+        StackId stack;
+        uint32_t comm;
+        uint32_t next;
+    };
+    std::vector<Slot> slots;
+    std::vector<uint64_t> slot_weights, slot_samples;  // slots x events
+    std::vector<uint32_t> first_slot(profile.stacks.size(), kNone);
+    const bool count_is_period = profile.meta.source_format == "folded";
+    auto contains = [](const std::vector<uint32_t>& v, uint32_t x) {
+        return v.empty() || std::find(v.begin(), v.end(), x) != v.end();
+    };
+    const uint32_t unknown_comm = builder.intern_comm("[unknown]");
+    for (const Sample& s : profile.samples) {
+        if (s.event >= event_slot.size() || event_slot[s.event] < 0) continue;
+        if (s.stack >= first_slot.size()) continue;
+        if (s.time_ns < t_lo || s.time_ns > t_hi) continue;
+        if (!contains(flt.cpus, s.cpu) || !contains(flt.pids, s.pid) || !contains(flt.tids, s.tid))
+            continue;
+        auto it = comm_of_tid.find(s.tid);
+        const uint32_t comm = it == comm_of_tid.end() ? unknown_comm : it->second;
+        if (!flt.comms.empty()) {
+            if (comm_ok.size() <= comm) comm_ok.resize(out.comms_.size(), -1);
+            if (comm_ok[comm] < 0) comm_ok[comm] = comm_allowed(out.comms_[comm]) ? 1 : 0;
+            if (!comm_ok[comm]) continue;
+        }
+        uint32_t slot = first_slot[s.stack];
+        while (slot != kNone && slots[slot].comm != comm) slot = slots[slot].next;
+        if (slot == kNone) {
+            slot = static_cast<uint32_t>(slots.size());
+            slots.push_back(Slot{s.stack, comm, first_slot[s.stack]});
+            first_slot[s.stack] = slot;
+            slot_weights.resize(slot_weights.size() + n_events, 0);
+            slot_samples.resize(slot_samples.size() + n_events, 0);
+        }
+        const uint64_t w = options.weight == WeightKind::period || count_is_period ? s.period : 1;
+        const size_t cell = slot * n_events + static_cast<size_t>(event_slot[s.event]);
+        slot_weights[cell] += w;
+        slot_samples[cell] += count_is_period ? s.period : 1;
+    }
+
+    // Pass 2: resolve each unique frame once, then filter frames and merge stacks.
+    FrameResolver resolver(profile, options.resolve);
+    std::unordered_map<FrameKey, std::pair<uint32_t, uint32_t>, FrameKeyHash> frame_cache;
+    std::vector<FunctionId> resolved;  // cached function lists, innermost first
+    std::vector<Location> locs;
+    std::vector<FunctionMatch> matches;
+    std::optional<std::regex> focus_re, ignore_re, hide_re;
+    if (!flt.focus.empty()) focus_re = compile_regex(flt.focus, "--focus");
+    if (!flt.ignore.empty()) ignore_re = compile_regex(flt.ignore, "--ignore");
+    if (!flt.hide.empty()) hide_re = compile_regex(flt.hide, "--hide");
+    auto match = [&](FunctionId f, int8_t FunctionMatch::*field,
+                     const std::optional<std::regex>& re) {
+        if (matches.size() <= f) matches.resize(out.functions_.size());
+        int8_t& m = matches[f].*field;
+        if (m < 0) m = std::regex_search(out.functions_[f].name, *re) ? 1 : 0;
+        return m == 1;
+    };
+
+    std::vector<FunctionId> stack_frames, kept;
+    std::vector<uint64_t> w(n_events);
+    for (StackId stack = 0; stack < first_slot.size(); ++stack) {
+        if (first_slot[stack] == kNone) continue;
+        const StackView view = profile.stacks.get(stack);
+        stack_frames.clear();  // leaf first while collecting
+        for (size_t i = 0; i < view.ips.size(); ++i) {
+            const bool kernel_frame = i < view.kernel_depth;
+            const FrameKey key{
+                view.ips[i], kernel_frame ? 0 : ((uint64_t{view.pid} << 32) | view.generation) + 1};
+            auto [it, inserted] = frame_cache.try_emplace(key, 0, 0);
+            if (inserted) {
+                locs.clear();
+                resolver.resolve(view, i, locs);
+                it->second.first = static_cast<uint32_t>(resolved.size());
+                for (const Location& loc : locs) resolved.push_back(builder.intern_function(loc));
+                it->second.second = static_cast<uint32_t>(locs.size());
+            }
+            for (uint32_t k = 0; k < it->second.second; ++k)
+                stack_frames.push_back(resolved[it->second.first + k]);
+        }
+        std::reverse(stack_frames.begin(), stack_frames.end());
+
+        kept.clear();
+        for (FunctionId f : stack_frames) {
+            const bool kernel = out.functions_[f].kernel;
+            if ((flt.kernel_only && !kernel) || (flt.user_only && kernel)) continue;
+            kept.push_back(f);
+        }
+        if ((flt.kernel_only || flt.user_only) && kept.empty()) continue;
+        if (focus_re && std::none_of(kept.begin(), kept.end(), [&](FunctionId f) {
+                return match(f, &FunctionMatch::focus, focus_re);
+            }))
+            continue;
+        if (ignore_re && std::any_of(kept.begin(), kept.end(), [&](FunctionId f) {
+                return match(f, &FunctionMatch::ignore, ignore_re);
+            }))
+            continue;
+        if (hide_re)
+            std::erase_if(kept,
+                          [&](FunctionId f) { return match(f, &FunctionMatch::hide, hide_re); });
+
+        for (uint32_t slot = first_slot[stack]; slot != kNone; slot = slots[slot].next) {
+            for (size_t e = 0; e < n_events; ++e) w[e] = slot_weights[slot * n_events + e];
+            builder.add(slots[slot].comm, kept, w);
+            for (size_t e = 0; e < n_events; ++e)
+                out.events_[e].samples += slot_samples[slot * n_events + e];
+        }
+    }
+    return out;
+}
+
+}  // namespace kprof

@@ -1,0 +1,125 @@
+// Aggregation: samples collapse to unique (comm, function stack) -> weight per event before
+// anything else happens, so every later step costs O(unique stacks), not O(samples).
+// Frames are resolved once per unique (ip, address space) and interned into functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "analyzer/filters.hpp"
+#include "trace/profile.hpp"
+#include "trace/resolve.hpp"
+
+namespace kprof {
+
+using FunctionId = uint32_t;
+inline constexpr FunctionId kNoFunction = UINT32_MAX;
+
+// A function is a (name, module) pair: the same name in two modules is two functions.
+struct Function {
+    std::string name;    // "tcp_sendmsg", "[unknown]"
+    std::string module;  // "[kernel.kallsyms]", "[e1000]", "/usr/lib/.../libc.so.6"
+    bool kernel = false;
+
+    auto operator<=>(const Function&) const = default;
+};
+
+struct EventTotal {
+    std::string name;           // "cpu-clock", "net:net_dev_xmit"
+    uint16_t trace_event = 0;   // index into Profile::events
+    uint64_t samples = 0;       // samples kept by the filters
+    uint64_t weight = 0;        // their weight (samples or summed period)
+    uint64_t unattributed = 0;  // weight of kept samples whose stack has no frame left
+};
+
+struct AggregateOptions {
+    WeightKind weight = WeightKind::samples;
+    FilterOptions filters;
+    ResolveOptions resolve;
+};
+
+// The trace, reduced to what every report needs. Stack frames are root first (caller
+// before callee), the opposite of the trace's leaf-first ips.
+class AggregatedProfile {
+  public:
+    // Events kept by the filters, in trace order; "event index" below means into this.
+    const std::vector<EventTotal>& events() const { return events_; }
+    size_t event_count() const { return events_.size(); }
+    // Index of the event named `name`, or -1.
+    int find_event(const std::string& name) const;
+
+    const std::vector<Function>& functions() const { return functions_; }
+    const Function& function(FunctionId id) const { return functions_[id]; }
+    // Functions whose name matches the ECMAScript regex (search, --callers F).
+    std::vector<FunctionId> find_functions(const std::string& regex) const;
+    // The exact name (first match if several modules have it), or kNoFunction.
+    FunctionId find_function(const std::string& name) const;
+
+    size_t stack_count() const { return stack_comm_.size(); }
+    std::span<const FunctionId> frames(size_t stack) const {  // root first
+        return {frames_.data() + frame_offset_[stack],
+                frame_offset_[stack + 1] - frame_offset_[stack]};
+    }
+    uint64_t weight(size_t stack, size_t event) const {
+        return weights_[stack * events_.size() + event];
+    }
+    uint32_t comm(size_t stack) const { return stack_comm_[stack]; }
+    const std::string& comm_name(uint32_t comm) const { return comms_[comm]; }
+    const std::vector<std::string>& comms() const { return comms_; }
+
+    // Weight of all kept samples of an event (including those left without frames).
+    uint64_t total(size_t event) const { return events_[event].weight; }
+
+    // Descriptive context for report headers.
+    WeightKind weight_kind() const { return weight_kind_; }
+    const std::string& filters_text() const { return filters_text_; }
+    const FilterOptions& filters() const { return filters_; }
+    uint64_t lost_samples() const { return lost_samples_; }  // from the trace: never filtered
+    uint64_t unresolved_frames() const { return unresolved_frames_; }
+    const TraceMeta& meta() const { return meta_; }
+
+    // A copy keeping only the stacks for which keep(stack index) is true (the TUI's
+    // focus); events' totals are recomputed.
+    template <class Pred>
+    AggregatedProfile subset(Pred keep) const;
+    AggregatedProfile focus_on(FunctionId function) const;
+
+    class Builder;  // aggregate()'s helper, in aggregate.cpp
+
+  private:
+    friend class Builder;
+    friend AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& options);
+    std::vector<EventTotal> events_;
+    std::vector<Function> functions_;
+    std::vector<FunctionId> frames_;
+    std::vector<uint64_t> frame_offset_{0};
+    std::vector<uint64_t> weights_;  // stack_count x event_count
+    std::vector<uint32_t> stack_comm_;
+    std::vector<std::string> comms_;
+    WeightKind weight_kind_ = WeightKind::samples;
+    FilterOptions filters_;
+    std::string filters_text_ = "none";
+    uint64_t lost_samples_ = 0;
+    uint64_t unresolved_frames_ = 0;
+    TraceMeta meta_;
+
+    AggregatedProfile copy_header() const;
+    void push_stack_from(const AggregatedProfile& from, size_t stack);
+};
+
+// Applies the filters, collapses samples to unique stacks, resolves frames and interns
+// functions. For folded-stack imports (meta.source_format "folded") a sample's period
+// is its count, so --weight samples and --weight period agree.
+AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& options = {});
+
+template <class Pred>
+AggregatedProfile AggregatedProfile::subset(Pred keep) const {
+    AggregatedProfile out = copy_header();
+    for (size_t s = 0; s < stack_count(); ++s)
+        if (keep(s)) out.push_stack_from(*this, s);
+    return out;
+}
+
+}  // namespace kprof
