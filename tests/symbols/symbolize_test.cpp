@@ -1,0 +1,371 @@
+// The record-time symbolizer on the fixture programs of extra.cmake: symbol boundaries,
+// load bias (PIE and a dlopen()ed library at random bases), .dynsym fallback, the vDSO,
+// deleted and replaced files, and one lookup per unique address.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <sys/auxv.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "symbols_helpers.hpp"
+#include "trace/elf_symbols.hpp"
+#include "trace/symbolize.hpp"
+
+namespace kprof {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Child;
+using test::nm_symbols;
+
+// The name the trace's tables give ip of address space (pid, 0): the stored symbol of
+// its dso that holds its relative address (file offset in the mapping), "" when none.
+std::string name_at(const Profile& profile, uint32_t pid, uint64_t ip) {
+    for (const Mapping& m : profile.mappings) {
+        if (m.pid != pid || ip - m.start >= m.len) continue;
+        const uint64_t rel = ip - m.start + m.pgoff;
+        for (const DsoSymbol& s : profile.dsos[m.dso].symbols)
+            if (rel >= s.start && rel - s.start < std::max<uint64_t>(s.size, 1)) return s.name;
+        return "";
+    }
+    return "";
+}
+
+uint64_t realtime_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_REALTIME, &t);
+    return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
+}
+
+void add_user_stack(Profile& profile, uint32_t pid, std::vector<uint64_t> ips) {
+    profile.stacks.intern(ips, 0, pid, 0);
+}
+
+const Dso* dso_named(const Profile& profile, const std::string& path) {
+    for (const Dso& d : profile.dsos)
+        if (d.path == path) return &d;
+    return nullptr;
+}
+
+class TempDir {
+  public:
+    TempDir() {
+        char tmpl[] = "/tmp/kprof-symbols-XXXXXX";
+        path_ = mkdtemp(tmpl);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+TEST(ElfImage, LooksUpSymbolBoundariesLikeNm) {
+    const std::string path = KPROF_SYMBOLS_TARGET_NOPIE;
+    auto image = ElfImage::open_file(path, false);
+    ASSERT_NE(image, nullptr);
+    const auto nm = nm_symbols(path);
+    std::map<uint64_t, std::string> by_addr;
+    for (const auto& [name, s] : nm)
+        if (s.type == 'T' || s.type == 't') by_addr[s.addr] = name;
+    for (const char* fn : {"leaf", "middle", "outer", "main"}) {
+        SCOPED_TRACE(fn);
+        const test::NmSymbol s = nm.at(fn);
+        ASSERT_GT(s.size, 0u);
+        const auto first = image->lookup(s.addr);
+        const auto last = image->lookup(s.addr + s.size - 1);
+        ASSERT_TRUE(first && last);
+        EXPECT_EQ(first->name, fn);
+        EXPECT_EQ(first->start, s.addr);
+        EXPECT_EQ(first->size, s.size);
+        EXPECT_EQ(last->name, fn);
+        // One past the end is the next function, or nothing, never this one.
+        const auto past = image->lookup(s.addr + s.size);
+        const auto next = by_addr.find(s.addr + s.size);
+        if (next != by_addr.end()) {
+            ASSERT_TRUE(past);
+            EXPECT_EQ(past->name, next->second);
+        } else {
+            EXPECT_TRUE(!past || past->name != fn);
+        }
+    }
+}
+
+TEST(ElfImage, MapsFileOffsetsThroughLoadSegments) {
+    // The fixed-address executable: the file offset of main in its text segment gives
+    // back main's address through the program headers.
+    const std::string path = KPROF_SYMBOLS_TARGET_NOPIE;
+    auto image = ElfImage::open_file(path, false);
+    ASSERT_NE(image, nullptr);
+    EXPECT_FALSE(image->build_id().empty());
+    const uint64_t main_addr = nm_symbols(path).at("main").addr;
+    // The non-PIE text segment is linked at 0x400000 + its file offset.
+    const auto vaddr = image->vaddr_of_offset(main_addr - 0x400000);
+    ASSERT_TRUE(vaddr);
+    EXPECT_EQ(*vaddr, main_addr);
+    EXPECT_FALSE(image->vaddr_of_offset(uint64_t{1} << 40));
+}
+
+TEST(Symbolize, ResolvesPieAtItsRandomBase) {
+    Child child(KPROF_SYMBOLS_TARGET);
+    Profile profile;
+    profile.meta.start_time_ns = realtime_ns();  // the binary is older: trusted
+    test::add_process_maps(profile, child.pid());
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    // Return addresses a few bytes into each function, leaf first, as a user stack reads.
+    const std::vector<uint64_t> ips = {child.address("leaf") + 4, child.address("middle") + 4,
+                                       child.address("outer") + 4, child.address("main") + 4};
+    add_user_stack(profile, pid, ips);
+    const SymbolizeStats stats = symbolize_profile(profile);
+    EXPECT_EQ(name_at(profile, pid, ips[0]), "leaf");
+    EXPECT_EQ(name_at(profile, pid, ips[1]), "middle");
+    EXPECT_EQ(name_at(profile, pid, ips[2]), "outer");
+    EXPECT_EQ(name_at(profile, pid, ips[3]), "main");
+    EXPECT_EQ(profile.unresolved_frames, 0u);
+    EXPECT_EQ(stats.addresses, 4u);
+    EXPECT_EQ(stats.resolved, 4u);
+    EXPECT_EQ(stats.binaries, 1u);
+    const Dso* dso = dso_named(profile, KPROF_SYMBOLS_TARGET);
+    ASSERT_NE(dso, nullptr);
+    EXPECT_TRUE(dso->symbolized);
+    EXPECT_FALSE(dso->deleted);
+    EXPECT_FALSE(dso->build_id.empty());
+    // Only the symbols hit are stored.
+    EXPECT_EQ(dso->symbols.size(), 4u);
+    EXPECT_TRUE(std::is_sorted(dso->symbols.begin(), dso->symbols.end(),
+                               [](const auto& a, const auto& b) { return a.start < b.start; }));
+}
+
+TEST(Symbolize, AddressPastTheLastSymbolStaysUnresolved) {
+    Child child(KPROF_SYMBOLS_TARGET);
+    Profile profile;
+    test::add_process_maps(profile, child.pid());
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    // The last byte of the program's executable mapping lies past its text (the segment
+    // is padded to a page), beyond every symbol.
+    uint64_t text_end = 0;
+    for (const Mapping& m : profile.mappings)
+        if (profile.dsos[m.dso].path == KPROF_SYMBOLS_TARGET) text_end = m.start + m.len;
+    ASSERT_NE(text_end, 0u);
+    add_user_stack(profile, pid, {text_end - 1, child.address("main") + 4});
+    symbolize_profile(profile);
+    EXPECT_EQ(name_at(profile, pid, text_end - 1), "");
+    EXPECT_EQ(name_at(profile, pid, child.address("main") + 4), "main");
+    EXPECT_EQ(profile.unresolved_frames, 1u);
+}
+
+TEST(Symbolize, UnmappedAddressesCountAsUnresolvedFrames) {
+    Profile profile;
+    add_user_stack(profile, 4242, {0x1000, 0x2000});
+    const SymbolizeStats stats = symbolize_profile(profile);
+    EXPECT_EQ(profile.unresolved_frames, 2u);
+    EXPECT_EQ(stats.unmapped, 2u);
+    EXPECT_EQ(stats.resolved, 0u);
+}
+
+class LoadedLibrary {
+  public:
+    explicit LoadedLibrary(const std::string& path) : handle_(dlopen(path.c_str(), RTLD_NOW)) {
+        if (handle_ == nullptr) throw std::runtime_error(dlerror());
+    }
+    ~LoadedLibrary() { dlclose(handle_); }
+    uint64_t address(const char* name) const {
+        return reinterpret_cast<uint64_t>(dlsym(handle_, name));
+    }
+    uint64_t hidden_address() const {
+        auto fn = reinterpret_cast<void* (*)()>(dlsym(handle_, "symlib_hidden_address"));
+        return reinterpret_cast<uint64_t>(fn());
+    }
+
+  private:
+    void* handle_;
+};
+
+TEST(Symbolize, SharedLibraryLoadBiasAndSymtab) {
+    LoadedLibrary lib(KPROF_SYMBOLS_LIB);
+    Profile profile;
+    test::add_process_maps(profile, getpid());
+    const uint32_t pid = static_cast<uint32_t>(getpid());
+    const uint64_t leaf = lib.address("symlib_leaf");
+    const uint64_t hidden = lib.hidden_address();
+    ASSERT_NE(leaf, 0u);
+    add_user_stack(profile, pid, {hidden + 1, leaf + 2, lib.address("symlib_caller") + 3});
+    symbolize_profile(profile);
+    EXPECT_EQ(name_at(profile, pid, hidden + 1), "symlib_hidden");
+    EXPECT_EQ(name_at(profile, pid, leaf + 2), "symlib_leaf");
+    EXPECT_EQ(name_at(profile, pid, lib.address("symlib_caller") + 3), "symlib_caller");
+    EXPECT_EQ(profile.unresolved_frames, 0u);
+}
+
+TEST(Symbolize, StrippedLibraryFallsBackToDynsym) {
+    const std::string path = KPROF_SYMBOLS_LIB_STRIPPED;
+    ASSERT_TRUE(nm_symbols(path).empty()) << path << " still has a .symtab";
+    LoadedLibrary lib(path);
+    Profile profile;
+    test::add_process_maps(profile, getpid());
+    const uint32_t pid = static_cast<uint32_t>(getpid());
+    const uint64_t leaf = lib.address("symlib_leaf");
+    const uint64_t hidden = lib.hidden_address();
+    add_user_stack(profile, pid, {hidden + 1, leaf + 2});
+    symbolize_profile(profile);
+    EXPECT_EQ(name_at(profile, pid, leaf + 2), "symlib_leaf");
+    // The static function is in no .dynsym: unresolved, not its neighbour's name.
+    EXPECT_EQ(name_at(profile, pid, hidden + 1), "");
+    EXPECT_EQ(profile.unresolved_frames, 1u);
+}
+
+TEST(Symbolize, VdsoFromMemory) {
+    const uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+    if (vdso == 0) GTEST_SKIP() << "this kernel maps no vDSO";
+    // nm on a copy of the image is the reference for where its functions are.
+    TempDir dir;
+    uint64_t size = 0;
+    for (const auto& l : test::read_maps(getpid()))
+        if (l.path == "[vdso]") size = l.end - l.start;
+    ASSERT_GT(size, 0u);
+    const std::string copy = dir.path() + "/vdso.so";
+    std::ofstream(copy).write(reinterpret_cast<const char*>(vdso), static_cast<long>(size));
+    const auto nm = nm_symbols(copy, true);
+    ASSERT_TRUE(nm.contains("__vdso_clock_gettime"));
+    const test::NmSymbol fn = nm.at("__vdso_clock_gettime");
+
+    Profile profile;
+    test::add_process_maps(profile, getpid());
+    const uint32_t pid = static_cast<uint32_t>(getpid());
+    const uint64_t ip = vdso + fn.addr + fn.size / 2;
+    add_user_stack(profile, pid, {ip});
+    symbolize_profile(profile);
+    // clock_gettime is a weak alias at the same address.
+    const std::string name = name_at(profile, pid, ip);
+    EXPECT_TRUE(name == "__vdso_clock_gettime" || name == "clock_gettime") << name;
+    const Dso* dso = dso_named(profile, "[vdso]");
+    ASSERT_NE(dso, nullptr);
+    EXPECT_TRUE(dso->symbolized);
+    EXPECT_FALSE(dso->build_id.empty());
+}
+
+TEST(Symbolize, OneLookupPerUniqueDsoAddress) {
+    // Two processes of the same program (different random bases) and several stacks
+    // sharing frames: each (dso, offset) is looked up once, each ELF opened once.
+    Child a(KPROF_SYMBOLS_TARGET);
+    Child b(KPROF_SYMBOLS_TARGET);
+    Profile profile;
+    test::add_process_maps(profile, a.pid());
+    test::add_process_maps(profile, b.pid());
+    for (const Child* c : {&a, &b}) {
+        const uint32_t pid = static_cast<uint32_t>(c->pid());
+        add_user_stack(profile, pid, {c->address("leaf") + 4, c->address("main") + 4});
+        add_user_stack(profile, pid, {c->address("middle") + 4, c->address("main") + 4});
+    }
+    const SymbolizeStats stats = symbolize_profile(profile);
+    EXPECT_EQ(stats.addresses, 3u);
+    EXPECT_EQ(stats.binaries, 1u);
+    EXPECT_EQ(profile.unresolved_frames, 0u);
+    EXPECT_EQ(stats.frames, 8u);
+    EXPECT_EQ(name_at(profile, static_cast<uint32_t>(b.pid()), b.address("middle") + 4), "middle");
+}
+
+TEST(Symbolize, DeletedBinaryResolvesWhileMappedThenIsMarked) {
+    TempDir dir;
+    const std::string copy = dir.path() + "/target";
+    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
+    Child child(copy);
+    fs::remove(copy);
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    const std::vector<uint64_t> ips = {child.address("leaf") + 4, child.address("main") + 4};
+
+    // Alive: /proc/PID/map_files still reaches the very file.
+    Profile live;
+    test::add_process_maps(live, child.pid());
+    add_user_stack(live, pid, ips);
+    symbolize_profile(live);
+    const Dso* dso = dso_named(live, copy + " (deleted)");
+    ASSERT_NE(dso, nullptr);
+    EXPECT_TRUE(dso->deleted);
+    EXPECT_TRUE(dso->symbolized);
+    EXPECT_EQ(name_at(live, pid, ips[0]), "leaf");
+
+    // Gone (the process exited): nothing to read, so marked and left unresolved.
+    Profile gone;
+    test::add_process_maps(gone, child.pid());
+    add_user_stack(gone, pid, ips);
+    child.stop();
+    symbolize_profile(gone);
+    dso = dso_named(gone, copy + " (deleted)");
+    ASSERT_NE(dso, nullptr);
+    EXPECT_TRUE(dso->deleted);
+    EXPECT_FALSE(dso->symbolized);
+    EXPECT_EQ(name_at(gone, pid, ips[0]), "");
+    EXPECT_EQ(gone.unresolved_frames, 2u);
+}
+
+TEST(Symbolize, DeletedPathRecreatedWithOtherCodeIsNotTrusted) {
+    // The kernel said "(deleted)" and a different program now sits at the path: its
+    // symbols would be wrong names.
+    TempDir dir;
+    const std::string copy = dir.path() + "/target";
+    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
+    Child child(copy);
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    Profile profile;
+    test::add_process_maps(profile, child.pid());
+    child.stop();
+    for (Dso& d : profile.dsos)
+        if (d.path == copy) d.path += " (deleted)";
+    fs::remove(copy);
+    fs::copy_file(KPROF_SYMBOLS_TARGET_NOPIE, copy);
+    add_user_stack(profile, pid, {child.address("leaf") + 4});
+    symbolize_profile(profile);
+    const Dso* dso = dso_named(profile, copy + " (deleted)");
+    ASSERT_NE(dso, nullptr);
+    EXPECT_TRUE(dso->deleted);
+    EXPECT_FALSE(dso->symbolized);
+    EXPECT_EQ(profile.unresolved_frames, 1u);
+}
+
+TEST(Symbolize, BuildIdMismatchMarksReplacedFile) {
+    Child child(KPROF_SYMBOLS_TARGET);
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    Profile profile;
+    test::add_process_maps(profile, child.pid());
+    for (Dso& d : profile.dsos)
+        if (d.path == KPROF_SYMBOLS_TARGET) d.build_id = "00112233445566778899aabbccddeeff00112233";
+    add_user_stack(profile, pid, {child.address("leaf") + 4});
+    symbolize_profile(profile);
+    const Dso* dso = dso_named(profile, KPROF_SYMBOLS_TARGET);
+    ASSERT_NE(dso, nullptr);
+    EXPECT_TRUE(dso->deleted);
+    EXPECT_FALSE(dso->symbolized);
+    EXPECT_EQ(name_at(profile, pid, child.address("leaf") + 4), "");
+}
+
+TEST(Symbolize, FileChangedAfterRecordingStartIsNotTrusted) {
+    TempDir dir;
+    const std::string copy = dir.path() + "/target";
+    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
+    Child child(copy);
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    Profile profile;
+    test::add_process_maps(profile, child.pid());
+    child.stop();
+    // The recording began before the file at the path was replaced (renamed over);
+    // file times tick coarsely, hence the pause.
+    profile.meta.start_time_ns = realtime_ns();
+    usleep(50'000);
+    fs::copy_file(KPROF_SYMBOLS_TARGET_NOPIE, copy + ".new");
+    fs::rename(copy + ".new", copy);
+    add_user_stack(profile, pid, {child.address("leaf") + 4});
+    symbolize_profile(profile);
+    const Dso* dso = dso_named(profile, copy);
+    ASSERT_NE(dso, nullptr);
+    EXPECT_TRUE(dso->deleted);
+    EXPECT_FALSE(dso->symbolized);
+    EXPECT_EQ(profile.unresolved_frames, 1u);
+}
+
+}  // namespace
+}  // namespace kprof

@@ -1,0 +1,47 @@
+// The test program of tests/symbols: a known user call chain main -> outer -> middle ->
+// leaf, where leaf enters the kernel itself (inline syscall instruction, so no libc frame
+// sits between leaf and the kernel). Built with frame pointers, -O0 and noinline, as PIE
+// and as a fixed-address executable.
+//
+//   symbols_target [N]         N getppid system calls from leaf (default 2000)
+//   symbols_target --addresses print "name 0xADDR" for leaf/middle/outer/main, then wait
+//                              until stdin closes (tests read /proc/PID/maps meanwhile)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long raw_syscall0(long nr) {
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr) : "rcx", "r11", "memory");
+    return ret;
+}
+
+__attribute__((noinline)) long leaf(long n) {
+    long sum = 0;
+    for (long i = 0; i < n; ++i) sum += raw_syscall0(SYS_getppid);
+    return sum;
+}
+
+__attribute__((noinline)) long middle(long n) {
+    return leaf(n) + 1;
+}
+
+__attribute__((noinline)) long outer(long n) {
+    return middle(n) + 1;
+}
+
+int main(int argc, char** argv) {
+    if (argc > 1 && strcmp(argv[1], "--addresses") == 0) {
+        printf("leaf %p\nmiddle %p\nouter %p\nmain %p\n", (void*)&leaf, (void*)&middle,
+               (void*)&outer, (void*)&main);
+        fflush(stdout);
+        char buf[64];
+        while (read(0, buf, sizeof buf) > 0) {
+        }
+        return 0;
+    }
+    const long n = argc > 1 ? atol(argv[1]) : 2000;
+    return outer(n) > 0 ? 0 : 1;
+}
