@@ -89,12 +89,32 @@ struct DsoSymbol {
     auto operator<=>(const DsoSymbol&) const = default;
 };
 
+// One level of source position at an address, from DWARF at record time.
+struct DsoSourceFrame {
+    std::string function;  // the inlined function (linkage name when DWARF gives one)
+    std::string file;
+    uint32_t line = 0;
+
+    auto operator<=>(const DsoSourceFrame&) const = default;
+};
+
+// What DWARF says about one hit address of a dso: innermost first, each function inlined
+// at it with its position, and last the containing function (its DsoSymbol) at the line
+// of the address (for return addresses: of the call).
+struct DsoAddressSource {
+    uint64_t addr = 0;  // in the same relative space as DsoSymbol::start: the stack's ip
+    std::vector<DsoSourceFrame> frames;
+
+    auto operator<=>(const DsoAddressSource&) const = default;
+};
+
 struct Dso {
     std::string path;      // as in the MMAP2 record ("[vdso]", "/usr/lib/...libc.so.6")
     std::string build_id;  // hex, "" if unknown
     bool deleted = false;  // the file was gone or replaced at record time
     bool symbolized = false;  // symbols were looked up (false: frames show [unknown])
     std::vector<DsoSymbol> symbols;  // sorted by start
+    std::vector<DsoAddressSource> sources;  // sorted by addr; empty without DWARF
 
     auto operator<=>(const Dso&) const = default;
 };
