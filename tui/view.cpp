@@ -1,0 +1,84 @@
+#include "tui/view.hpp"
+
+#include <algorithm>
+
+namespace kprof::tui {
+
+std::string Row::text() const {
+    std::string s;
+    for (const Span& span : spans) s += span.text;
+    return s;
+}
+
+const Glyphs& Glyphs::get(bool unicode) {
+    static const Glyphs kUnicode{
+        .unicode = true,
+        .tree_open = "\u25be ",
+        .tree_closed = "\u25b8 ",
+        .tree_leaf = "  ",
+        .arrow_up = "\u2191",
+        .arrow_down = "\u2193",
+        .ellipsis = "\u2026",
+    };
+    static const Glyphs kAscii{
+        .unicode = false,
+        .tree_open = "- ",
+        .tree_closed = "+ ",
+        .tree_leaf = "  ",
+        .arrow_up = "^",
+        .arrow_down = "v",
+        .ellipsis = "~",
+    };
+    return unicode ? kUnicode : kAscii;
+}
+
+void ListCursor::set(size_t index, size_t count) {
+    cursor_ = count == 0 ? 0 : std::min(index, count - 1);
+    fit(page(), count);
+}
+
+bool ListCursor::navigate(const Key& key, size_t count) {
+    if (count == 0) return key.code == KeyCode::up || key.code == KeyCode::down;
+    const size_t last = count - 1;
+    switch (key.code) {
+        case KeyCode::up:
+            if (cursor_ > 0) --cursor_;
+            break;
+        case KeyCode::down:
+            if (cursor_ < last) ++cursor_;
+            break;
+        case KeyCode::page_up:
+            cursor_ = cursor_ > page() ? cursor_ - page() : 0;
+            break;
+        case KeyCode::page_down:
+            cursor_ = std::min(last, cursor_ + page());
+            break;
+        case KeyCode::home:
+            cursor_ = 0;
+            break;
+        case KeyCode::end:
+            cursor_ = last;
+            break;
+        default:
+            return false;
+    }
+    fit(page(), count);
+    return true;
+}
+
+void ListCursor::fit(size_t height, size_t count) {
+    page_ = height;
+    if (count == 0) {
+        cursor_ = top_ = 0;
+        return;
+    }
+    cursor_ = std::min(cursor_, count - 1);
+    const size_t h = std::max<size_t>(height, 1);
+    if (cursor_ < top_) top_ = cursor_;
+    if (cursor_ >= top_ + h) top_ = cursor_ - h + 1;
+    // Do not leave blank rows at the bottom when the list could fill them.
+    if (count >= h && top_ > count - h) top_ = count - h;
+    if (count < h) top_ = 0;
+}
+
+}  // namespace kprof::tui
