@@ -241,17 +241,19 @@ std::vector<SourceFrame> ElfImage::source(uint64_t vaddr) const {
     }
 
     Dwarf_Die* scopes = nullptr;
-    const int n = dwarf_getscopes(cudie, addr - cu_bias, &scopes);
+    int n = dwarf_getscopes(cudie, addr - cu_bias, &scopes);
     Dwarf_Files* files = nullptr;
     size_t nfiles = 0;
     if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = nullptr;
-    // scopes run innermost first; each inlined level's call site is where its caller is.
+    // scopes run innermost first. Past an inlined instance dwarf_getscopes goes on into
+    // its abstract origin's scopes, so the concrete caller comes from dwarf_getscopes_die;
+    // each level's call site is the position in the level above.
     for (int i = 0; i < n; ++i) {
         Dwarf_Die* scope = &scopes[i];
         const int tag = dwarf_tag(scope);
         if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
         frames.push_back({die_function_name(scope), file, line});
-        if (tag == DW_TAG_subprogram) break;
+        if (tag == DW_TAG_subprogram || frames.size() > 64) break;
         Dwarf_Attribute attr;
         Dwarf_Word value = 0;
         file.clear();
@@ -263,6 +265,12 @@ std::vector<SourceFrame> ElfImage::source(uint64_t vaddr) const {
         }
         if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &value) == 0)
             line = static_cast<uint32_t>(value);
+        Dwarf_Die* outer = nullptr;
+        const int m = dwarf_getscopes_die(scope, &outer);
+        std::free(scopes);
+        scopes = outer;
+        n = m;
+        i = 0;  // outer[0] is the inlined instance itself
     }
     std::free(scopes);
     if (frames.empty() && !file.empty()) frames.push_back({"", file, line});

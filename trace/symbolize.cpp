@@ -220,10 +220,32 @@ class Symbolizer {
                     add(*before, *vaddr - 1, w.relative - 1);
             }
         }
+        dso.sources.clear();
+        if (options_.debug_info && image->has_debug_info()) add_sources(dso, *image, wanted);
         dso.symbols.clear();
         dso.symbols.reserve(hit.size());
         for (auto& [start, s] : hit) dso.symbols.push_back(std::move(s));
         dso.symbolized = true;
+    }
+
+    // file:line and inline chains of the resolved addresses. A return address's source
+    // is that of the call before it, so callers are looked up one byte back.
+    static void add_sources(Dso& dso, const ElfImage& image,
+                            const std::unordered_map<uint64_t, Wanted>& wanted) {
+        for (const auto& [offset, w] : wanted) {
+            if (!w.resolved) continue;
+            const std::optional<uint64_t> vaddr = image.vaddr_of_offset(offset);
+            if (!vaddr || (w.caller && *vaddr == 0)) continue;
+            std::vector<SourceFrame> frames = image.source(w.caller ? *vaddr - 1 : *vaddr);
+            if (frames.empty()) continue;
+            DsoAddressSource& a = dso.sources.emplace_back();
+            a.addr = w.relative;
+            a.frames.reserve(frames.size());
+            for (SourceFrame& f : frames)
+                a.frames.push_back({std::move(f.function), std::move(f.file), f.line});
+        }
+        std::sort(dso.sources.begin(), dso.sources.end(),
+                  [](const auto& a, const auto& b) { return a.addr < b.addr; });
     }
 
     // The ELF for dso, opened once per path and shared by build-id; nullptr (with the dso
@@ -335,6 +357,7 @@ class Symbolizer {
         dso.deleted = true;
         dso.symbolized = false;
         dso.symbols.clear();
+        dso.sources.clear();
         ++stats_.deleted;
     }
 

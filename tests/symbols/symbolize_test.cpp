@@ -38,6 +38,25 @@ uint64_t realtime_ns() {
     return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
 }
 
+// The DWARF chain the trace's tables hold for ip (innermost first), empty when none.
+std::vector<DsoSourceFrame> sources_at(const Profile& profile, uint32_t pid, uint64_t ip) {
+    for (const Mapping& m : profile.mappings) {
+        if (m.pid != pid || ip - m.start >= m.len) continue;
+        for (const DsoAddressSource& a : profile.dsos[m.dso].sources)
+            if (a.addr == ip - m.start + m.pgoff) return a.frames;
+    }
+    return {};
+}
+
+// The line of the fixture's source that carries `marker`: the reference for DWARF lines.
+uint32_t fixture_line(const std::string& marker) {
+    std::ifstream in(std::string(KPROF_SOURCE_DIR) + "/tests/symbols/symbols_target.c");
+    std::string line;
+    for (uint32_t n = 1; std::getline(in, line); ++n)
+        if (line.find(marker) != std::string::npos) return n;
+    return 0;
+}
+
 void add_user_stack(Profile& profile, uint32_t pid, std::vector<uint64_t> ips) {
     profile.stacks.intern(ips, 0, pid, 0);
 }
@@ -365,6 +384,45 @@ TEST(Symbolize, FileChangedAfterRecordingStartIsNotTrusted) {
     EXPECT_TRUE(dso->deleted);
     EXPECT_FALSE(dso->symbolized);
     EXPECT_EQ(profile.unresolved_frames, 1u);
+}
+
+}  // namespace
+}  // namespace kprof
+
+namespace kprof {
+namespace {
+
+TEST(Symbolize, DwarfLinesAndInlinedFrames) {
+    Child child(KPROF_SYMBOLS_TARGET);
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    // leaf's return address lies in middle, inside the inlined copy of inlined_step.
+    const uint64_t ret = child.address("leaf_return");
+    const std::vector<uint64_t> ips = {child.address("leaf") + 4, ret, child.address("main") + 4};
+
+    Profile profile;
+    test::add_process_maps(profile, child.pid());
+    add_user_stack(profile, pid, ips);
+    symbolize_profile(profile);
+    EXPECT_EQ(name_at(profile, pid, ret), "middle");
+    const std::vector<DsoSourceFrame> chain = sources_at(profile, pid, ret);
+    ASSERT_EQ(chain.size(), 2u);
+    EXPECT_EQ(chain[0].function, "inlined_step");
+    EXPECT_TRUE(chain[0].file.ends_with("symbols_target.c")) << chain[0].file;
+    EXPECT_EQ(chain[0].line, fixture_line("KPROF-INLINE-CALL"));
+    EXPECT_EQ(chain[1].function, "middle");
+    EXPECT_EQ(chain[1].line, fixture_line("KPROF-MIDDLE-CALL"));
+    const std::vector<DsoSourceFrame> leaf = sources_at(profile, pid, ips[0]);
+    ASSERT_EQ(leaf.size(), 1u);
+    EXPECT_EQ(leaf[0].function, "leaf");
+
+    Profile plain;
+    test::add_process_maps(plain, child.pid());
+    add_user_stack(plain, pid, ips);
+    SymbolizeOptions no_dwarf;
+    no_dwarf.debug_info = false;
+    symbolize_profile(plain, no_dwarf);
+    EXPECT_EQ(name_at(plain, pid, ret), "middle");
+    EXPECT_TRUE(sources_at(plain, pid, ret).empty());
 }
 
 }  // namespace

@@ -116,14 +116,15 @@ class Child {
         stdin_ = in[1];
         FILE* f = fdopen(out[0], "r");
         char buf[256];
-        while (addresses_.size() < 4 && std::fgets(buf, sizeof buf, f) != nullptr) {
+        while (std::fgets(buf, sizeof buf, f) != nullptr) {
             std::istringstream s(buf);
             std::string name, addr;
             s >> name >> addr;
+            if (name == "end") break;
             addresses_[name] = std::stoull(addr, nullptr, 16);
         }
         std::fclose(f);
-        if (addresses_.size() < 4) throw std::runtime_error(path + " printed no addresses");
+        if (addresses_.size() < 5) throw std::runtime_error(path + " printed no addresses");
     }
     ~Child() { stop(); }
     Child(const Child&) = delete;

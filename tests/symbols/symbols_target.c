@@ -1,10 +1,12 @@
 // The test program of tests/symbols: a known user call chain main -> outer -> middle ->
 // leaf, where leaf enters the kernel itself (inline syscall instruction, so no libc frame
-// sits between leaf and the kernel). Built with frame pointers, -O0 and noinline, as PIE
+// sits between leaf and the kernel); middle reaches leaf through an always_inline helper,
+// which DWARF lists as an inlined frame. Built with frame pointers, -O0 and noinline, as PIE
 // and as a fixed-address executable.
 //
 //   symbols_target [N]         N getppid system calls from leaf (default 2000)
-//   symbols_target --addresses print "name 0xADDR" for leaf/middle/outer/main, then wait
+//   symbols_target --addresses print "name 0xADDR" for leaf/middle/outer/main and leaf's
+//                              return address (leaf_return), then wait
 //                              until stdin closes (tests read /proc/PID/maps meanwhile)
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +20,22 @@ static long raw_syscall0(long nr) {
     return ret;
 }
 
+static void* leaf_return;  // where leaf returns to in middle (for --addresses)
+
 __attribute__((noinline)) long leaf(long n) {
+    leaf_return = __builtin_return_address(0);
     long sum = 0;
     for (long i = 0; i < n; ++i) sum += raw_syscall0(SYS_getppid);
     return sum;
 }
 
+// Inlined into middle even at -O0: DWARF describes it as an inlined subroutine.
+static inline __attribute__((always_inline)) long inlined_step(long n) {
+    return leaf(n) + 1;  // KPROF-INLINE-CALL
+}
+
 __attribute__((noinline)) long middle(long n) {
-    return leaf(n) + 1;
+    return inlined_step(n) + 1;  // KPROF-MIDDLE-CALL
 }
 
 __attribute__((noinline)) long outer(long n) {
@@ -34,8 +44,9 @@ __attribute__((noinline)) long outer(long n) {
 
 int main(int argc, char** argv) {
     if (argc > 1 && strcmp(argv[1], "--addresses") == 0) {
-        printf("leaf %p\nmiddle %p\nouter %p\nmain %p\n", (void*)&leaf, (void*)&middle,
-               (void*)&outer, (void*)&main);
+        outer(0);
+        printf("leaf %p\nmiddle %p\nouter %p\nmain %p\nleaf_return %p\nend\n", (void*)&leaf,
+               (void*)&middle, (void*)&outer, (void*)&main, leaf_return);
         fflush(stdout);
         char buf[64];
         while (read(0, buf, sizeof buf) > 0) {
