@@ -1,4 +1,7 @@
 // Pieces shared by the workload implementations; not part of the workloads API.
+//
+// The functions of the workloads are marked [[gnu::noipa]] so that they are neither
+// inlined nor cloned: each stays a frame with its own name in the user stacks.
 #pragma once
 
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "collector/workloads/syscalls.hpp"
 #include "collector/workloads/workloads.hpp"
 #include "trace/error.hpp"
 
@@ -34,7 +38,7 @@ class Fd {
     int get() const { return fd_; }
     explicit operator bool() const { return fd_ >= 0; }
     void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0) sys::close(fd_);
         fd_ = fd;
     }
 

@@ -46,18 +46,18 @@ unsigned char payload_byte(uint16_t sequence, size_t index) {
     return static_cast<unsigned char>((index * 31 + sequence) & 0xff);
 }
 
-Fd open_raw_icmp_socket() {
-    Fd fd(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
+[[gnu::noipa]] Fd open_raw_icmp_socket() {
+    Fd fd(sys::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
     if (!fd) return fd;
     // Only echo replies: a raw socket also sees the requests looping back on lo.
     icmp_filter only_replies{.data = ~(1U << ICMP_ECHOREPLY)};
-    if (::setsockopt(fd.get(), SOL_RAW, ICMP_FILTER, &only_replies, sizeof only_replies) != 0)
+    if (sys::setsockopt(fd.get(), SOL_RAW, ICMP_FILTER, &only_replies, sizeof only_replies) != 0)
         throw Error(detail::errno_text("setsockopt(ICMP_FILTER) on a raw ICMP socket"));
     return fd;
 }
 
-Fd open_datagram_icmp_socket() {
-    return Fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP));
+[[gnu::noipa]] Fd open_datagram_icmp_socket() {
+    return Fd(sys::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP));
 }
 
 IcmpSocket open_icmp_socket(PingSocket kind) {
@@ -93,7 +93,8 @@ sockaddr_in loopback_address() {
     return address;
 }
 
-void send_echo_request(IcmpSocket& socket, uint16_t sequence, std::vector<unsigned char>& packet) {
+[[gnu::noipa]] void send_echo_request(IcmpSocket& socket, uint16_t sequence,
+                                      std::vector<unsigned char>& packet) {
     icmphdr header{};
     header.type = ICMP_ECHO;
     header.code = 0;
@@ -109,8 +110,8 @@ void send_echo_request(IcmpSocket& socket, uint16_t sequence, std::vector<unsign
     const sockaddr_in to = loopback_address();
     ssize_t sent;
     do {
-        sent = ::sendto(socket.fd.get(), packet.data(), packet.size(), 0,
-                        reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        sent = sys::sendto(socket.fd.get(), packet.data(), packet.size(), 0,
+                           reinterpret_cast<const sockaddr*>(&to), sizeof to);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) throw Error(detail::errno_text("ping: sendto(127.0.0.1)"));
     if (static_cast<size_t>(sent) != packet.size())
@@ -120,7 +121,7 @@ void send_echo_request(IcmpSocket& socket, uint16_t sequence, std::vector<unsign
     if (!socket.raw && socket.id == 0) {
         sockaddr_in bound{};
         socklen_t length = sizeof bound;
-        if (::getsockname(socket.fd.get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0)
+        if (sys::getsockname(socket.fd.get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0)
             throw Error(detail::errno_text("ping: getsockname() on the ICMP datagram socket"));
         socket.id = ntohs(bound.sin_port);
     }
@@ -129,8 +130,8 @@ void send_echo_request(IcmpSocket& socket, uint16_t sequence, std::vector<unsign
 enum class Reply { Ours, NotOurs };
 
 // Checks one received message; throws on a reply to us that is damaged.
-Reply check_echo_reply(const IcmpSocket& socket, const unsigned char* data, size_t size,
-                       uint16_t sequence, size_t payload_size) {
+[[gnu::noipa]] Reply check_echo_reply(const IcmpSocket& socket, const unsigned char* data,
+                                      size_t size, uint16_t sequence, size_t payload_size) {
     if (socket.raw) {
         if (size < sizeof(iphdr)) return Reply::NotOurs;
         iphdr ip;
@@ -161,13 +162,13 @@ Reply check_echo_reply(const IcmpSocket& socket, const unsigned char* data, size
     return Reply::Ours;
 }
 
-void wait_echo_reply(const IcmpSocket& socket, uint16_t sequence, size_t payload_size,
-                     std::vector<unsigned char>& buffer) {
+[[gnu::noipa]] void wait_echo_reply(const IcmpSocket& socket, uint16_t sequence,
+                                    size_t payload_size, std::vector<unsigned char>& buffer) {
     int waited_ms = 0;
     for (;;) {
         pollfd readable{.fd = socket.fd.get(), .events = POLLIN, .revents = 0};
         constexpr int kSliceMs = 100;
-        const int ready = ::poll(&readable, 1, kSliceMs);
+        const int ready = sys::poll(&readable, 1, kSliceMs);
         if (ready < 0 && errno != EINTR) throw Error(detail::errno_text("ping: poll()"));
         if (ready <= 0) {
             waited_ms += kSliceMs;
@@ -178,7 +179,7 @@ void wait_echo_reply(const IcmpSocket& socket, uint16_t sequence, size_t payload
                             "net.ipv4.icmp_echo_ignore_all 0?");
             continue;
         }
-        const ssize_t n = ::recv(socket.fd.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+        const ssize_t n = sys::recv(socket.fd.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN) continue;
             throw Error(detail::errno_text("ping: recv()"));
@@ -191,7 +192,7 @@ void wait_echo_reply(const IcmpSocket& socket, uint16_t sequence, size_t payload
 
 }  // namespace
 
-Result run_ping(const Options& options, std::stop_token stop, PingSocket kind) {
+[[gnu::noipa]] Result run_ping(const Options& options, std::stop_token stop, PingSocket kind) {
     const size_t payload_size = options.size == 0 ? kDefaultPingPayload : options.size;
     if (payload_size > kMaxPingPayload)
         throw Error("ping: --size " + std::to_string(payload_size) +

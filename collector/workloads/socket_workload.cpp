@@ -10,7 +10,7 @@ namespace {
 
 using detail::Fd;
 
-void run_socket_lifecycle() {
+[[gnu::noipa]] void run_socket_lifecycle() {
     Fd listener = detail::open_listener();
     Fd client = detail::connect_client(detail::listener_address(listener));
     Fd server = detail::accept_connection(listener);
@@ -21,7 +21,7 @@ void run_socket_lifecycle() {
 
 }  // namespace
 
-Result run_socket(const Options& options, std::stop_token stop) {
+[[gnu::noipa]] Result run_socket(const Options& options, std::stop_token stop) {
     const detail::StopCondition until(options, std::move(stop));
     Result result;
     result.name = "socket";

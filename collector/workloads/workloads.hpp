@@ -41,13 +41,13 @@ inline constexpr size_t kMaxWriteSize = 64 << 20;
 enum class PingSocket { Auto, Raw, Datagram };
 
 struct Result {
-    std::string name;
+    std::string name{};
     uint64_t ops = 0;          // socket: full socket..close lifecycles; write: write() calls;
                                // ping: echo replies received and verified
     uint64_t bytes = 0;        // write: bytes written (and read back by the server)
     double seconds = 0;        // wall time of the operation loop
     bool interrupted = false;  // stopped by the stop token (SIGINT/SIGTERM)
-    std::string detail;        // e.g. "raw socket" for ping
+    std::string detail{};      // e.g. "raw socket" for ping
 
     friend bool operator==(const Result&, const Result&) = default;
 };

@@ -44,11 +44,11 @@ struct ServerResult {
 };
 
 // Reads until the client shuts the stream down.
-ServerResult run_write_server(Fd connection, size_t chunk_size) {
+[[gnu::noipa]] ServerResult run_write_server(Fd connection, size_t chunk_size) {
     ServerResult result;
     std::vector<char> buffer(chunk_size);
     for (;;) {
-        const ssize_t n = ::read(connection.get(), buffer.data(), buffer.size());
+        const ssize_t n = sys::read(connection.get(), buffer.data(), buffer.size());
         if (n > 0) {
             result.bytes += static_cast<uint64_t>(n);
         } else if (n == 0) {
@@ -61,9 +61,9 @@ ServerResult run_write_server(Fd connection, size_t chunk_size) {
 }
 
 // One chunk, however many write() calls the kernel needs for it. Returns 0 or an errno.
-int write_chunk(const Fd& connection, const char* data, size_t size) {
+[[gnu::noipa]] int write_chunk(const Fd& connection, const char* data, size_t size) {
     while (size > 0) {
-        const ssize_t n = ::write(connection.get(), data, size);
+        const ssize_t n = sys::write(connection.get(), data, size);
         if (n < 0) {
             if (errno == EINTR) continue;
             return errno;
@@ -80,8 +80,8 @@ struct ClientResult {
     int error = 0;
 };
 
-ClientResult run_write_client(const Fd& connection, size_t chunk_size,
-                              const detail::StopCondition& until) {
+[[gnu::noipa]] ClientResult run_write_client(const Fd& connection, size_t chunk_size,
+                                             const detail::StopCondition& until) {
     ClientResult result;
     const std::vector<char> chunk(chunk_size, 'k');
     while (!until.done(result.chunks)) {
@@ -95,7 +95,7 @@ ClientResult run_write_client(const Fd& connection, size_t chunk_size,
 
 }  // namespace
 
-Result run_write(const Options& options, std::stop_token stop) {
+[[gnu::noipa]] Result run_write(const Options& options, std::stop_token stop) {
     const size_t chunk_size = options.size == 0 ? kDefaultWriteSize : options.size;
     if (chunk_size > kMaxWriteSize)
         throw Error("write: --size " + std::to_string(chunk_size) + " is too large; use at most " +
@@ -117,7 +117,7 @@ Result run_write(const Options& options, std::stop_token stop) {
     const ClientResult client_result = run_write_client(client, chunk_size, until);
     const double seconds = until.elapsed_s();
     // End of stream: the server thread reads the rest and returns.
-    ::shutdown(client.get(), SHUT_WR);
+    sys::shutdown(client.get(), SHUT_WR);
     server_thread.join();
 
     if (!server_result.error.empty()) throw Error(server_result.error);
