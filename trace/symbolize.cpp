@@ -272,8 +272,12 @@ class Symbolizer {
             }
         }
 
-        const std::string file = options_.symfs.empty() ? path : options_.symfs + path;
+        std::string file = options_.symfs.empty() ? path : options_.symfs + path;
         struct stat st {};
+        if (!options_.symfs.empty() && ::stat(file.c_str(), &st) != 0) {
+            // Binaries copied flat into the --symfs directory are found by their name.
+            file = options_.symfs + path.substr(path.rfind('/'));
+        }
         if (::stat(file.c_str(), &st) != 0) {
             if (marked_deleted) mark_deleted(dso);
             return nullptr;
@@ -291,10 +295,11 @@ class Symbolizer {
             // Without one, a path the kernel called deleted, or a file changed (renamed
             // over, rewritten) after the recording began, may hold other code: leave its
             // frames unresolved rather than name them wrongly.
+            // A --symfs tree is the user's word for which files these are.
             const bool changed_since =
-                options_.symfs.empty() && profile_.meta.start_time_ns != 0 &&
+                profile_.meta.start_time_ns != 0 &&
                 to_ns(st.st_ctim) > static_cast<int64_t>(profile_.meta.start_time_ns);
-            if (marked_deleted || changed_since) {
+            if (options_.symfs.empty() && (marked_deleted || changed_since)) {
                 mark_deleted(dso);
                 return nullptr;
             }
