@@ -31,8 +31,31 @@ struct ResolveOptions {
     bool inline_frames = true;  // --no-inline turns off inlined frames
 };
 
+// How a user ip becomes a symbol (the convention trace/symbolize.cpp fills DsoSymbol to):
+//  1. Mapping: among profile.mappings with the stack's (pid, generation), the one whose
+//     [start, start + len) holds the ip; where several overlap (a range mapped again), the
+//     one mapped last (greatest time_ns, then the later entry) wins, as in the process.
+//  2. File offset: rel = ip - mapping.start + mapping.pgoff. DsoSymbol::start and ::size are
+//     in this FILE OFFSET space, not in ELF virtual addresses: the symbolizer converts an
+//     ELF symbol value v found in the PT_LOAD segment ph to
+//     v - ph.p_vaddr + ph.p_offset (for the usual executable segment, where
+//     p_vaddr - p_offset is the same for the whole segment, that is one subtraction).
+//  3. Symbol: the DsoSymbol with the greatest start <= rel, if rel < start + size (size 0:
+//     the symbolizer did not know the size; then up to the next symbol).
+// Unresolved user frames: function "[unknown]", module the dso's basename, or "[unknown]"
+// without a mapping. Resolved: module is Dso::path.
+//
+// Kernel ips: the greatest kallsyms entry <= ip (ties: a function over a section marker,
+// global over local, non-weak, fewer leading underscores, longest name, as perf does). A
+// function ends at the next symbol, except that a symbol that is data, absolute, or a
+// section marker (_etext, _einittext, __start_*, __stop_*, __*_text_end, ...) covers no
+// code, and the last symbol of a module (or of the table) is assumed to end within two
+// pages of where it starts, since kallsyms carries no sizes. Outside any function the
+// result is the pseudo-symbol "[unknown kernel]" (module "[kernel.kallsyms]"), or "[bpf]"
+// (module "[bpf]") past the end of a BPF JIT image. Modules are "[name]", vmlinux
+// "[kernel.kallsyms]". An all-zero (kptr_restrict) table resolves nothing.
 class FrameResolver {
-public:
+  public:
     explicit FrameResolver(const Profile& profile, const ResolveOptions& options = {});
     ~FrameResolver();
     FrameResolver(FrameResolver&&) noexcept;
@@ -42,7 +65,7 @@ public:
     void resolve(const StackView& stack, size_t index, std::vector<Location>& out) const;
     Location resolve_kernel(uint64_t ip) const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
