@@ -223,7 +223,7 @@ bool ElfImage::has_debug_info() const {
     return dwfl_module_getdwarf(impl_->mod, &bias) != nullptr;
 }
 
-std::vector<SourceFrame> ElfImage::source(uint64_t vaddr) const {
+std::vector<SourceFrame> ElfImage::source(uint64_t vaddr, SourceFrame* function) const {
     std::vector<SourceFrame> frames;
     if (!impl_->debug_info) return frames;
     const Dwarf_Addr addr = vaddr + impl_->bias;
@@ -253,6 +253,13 @@ std::vector<SourceFrame> ElfImage::source(uint64_t vaddr) const {
         const int tag = dwarf_tag(scope);
         if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
         frames.push_back({die_function_name(scope), file, line});
+        if (tag == DW_TAG_subprogram && function != nullptr) {
+            const char* decl_file = dwarf_decl_file(scope);
+            int decl_line = 0;
+            dwarf_decl_line(scope, &decl_line);
+            *function = {frames.back().function, decl_file != nullptr ? decl_file : "",
+                         decl_line > 0 ? static_cast<uint32_t>(decl_line) : 0};
+        }
         if (tag == DW_TAG_subprogram || frames.size() > 64) break;
         Dwarf_Attribute attr;
         Dwarf_Word value = 0;

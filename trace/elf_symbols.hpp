@@ -53,7 +53,8 @@ class ElfImage {
     // file:line of vaddr and, innermost first, the functions inlined there (each with the
     // call site in its caller), ending with the containing function's own position.
     // Empty when the image has no DWARF for vaddr (or debug_info was off).
-    std::vector<SourceFrame> source(uint64_t vaddr) const;
+    // *function gets the containing function's declaration (name, file, first line).
+    std::vector<SourceFrame> source(uint64_t vaddr, SourceFrame* function = nullptr) const;
     bool has_debug_info() const;
 
   private:

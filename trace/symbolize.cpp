@@ -48,8 +48,9 @@ class MappingIndex {
         });
     }
 
-    // Of the mappings containing ip, the one mapped last (stacks carry no time, and a
-    // later mapping at the same place replaced the earlier one).
+    // Of the mappings containing ip, the one mapped last, then the later entry (stacks
+    // carry no time, and a later mapping at the same place replaced the earlier one): the
+    // rule of FrameResolver (trace/resolve.hpp).
     const Mapping* find(uint32_t pid, uint32_t generation, uint64_t ip) const {
         auto key = [&](uint32_t i) {
             const Mapping& m = mappings_[i];
@@ -64,7 +65,9 @@ class MappingIndex {
         const Mapping* best = nullptr;
         while (it != group) {
             const Mapping& m = mappings_[*--it];
-            if (ip - m.start < m.len && (best == nullptr || m.time_ns >= best->time_ns)) best = &m;
+            if (ip - m.start < m.len &&
+                (best == nullptr || std::pair(m.time_ns, &m) > std::pair(best->time_ns, best)))
+                best = &m;
         }
         return best;
     }
@@ -221,23 +224,34 @@ class Symbolizer {
             }
         }
         dso.sources.clear();
-        if (options_.debug_info && image->has_debug_info()) add_sources(dso, *image, wanted);
+        if (options_.debug_info && image->has_debug_info()) add_sources(dso, *image, wanted, hit);
         dso.symbols.clear();
         dso.symbols.reserve(hit.size());
         for (auto& [start, s] : hit) dso.symbols.push_back(std::move(s));
         dso.symbolized = true;
     }
 
-    // file:line and inline chains of the resolved addresses. A return address's source
-    // is that of the call before it, so callers are looked up one byte back.
+    // file:line and inline chains of the resolved addresses, and each hit symbol's
+    // declaration (file, first line), which is what survives where a reader ignores the
+    // per-address table. A return address's source is that of the call before it, so
+    // callers are looked up one byte back.
     static void add_sources(Dso& dso, const ElfImage& image,
-                            const std::unordered_map<uint64_t, Wanted>& wanted) {
+                            const std::unordered_map<uint64_t, Wanted>& wanted,
+                            std::map<uint64_t, DsoSymbol>& hit) {
         for (const auto& [offset, w] : wanted) {
             if (!w.resolved) continue;
             const std::optional<uint64_t> vaddr = image.vaddr_of_offset(offset);
             if (!vaddr || (w.caller && *vaddr == 0)) continue;
-            std::vector<SourceFrame> frames = image.source(w.caller ? *vaddr - 1 : *vaddr);
+            SourceFrame decl;
+            std::vector<SourceFrame> frames = image.source(w.caller ? *vaddr - 1 : *vaddr, &decl);
             if (frames.empty()) continue;
+            if (auto sym = hit.upper_bound(w.relative); sym != hit.begin()) {
+                DsoSymbol& s = std::prev(sym)->second;
+                if (s.file.empty() && w.relative - s.start < s.size) {
+                    s.file = decl.file;
+                    s.line = decl.line;
+                }
+            }
             DsoAddressSource& a = dso.sources.emplace_back();
             a.addr = w.relative;
             a.frames.reserve(frames.size());
