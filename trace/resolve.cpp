@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "trace/kallsyms.hpp"
+#include "trace/symbolize.hpp"
 
 namespace kprof {
 namespace {
@@ -212,6 +213,41 @@ std::string_view basename_of(std::string_view path) {
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+// --- DWARF source positions and inlined frames (tables of trace/symbolize.cpp) ---
+
+// The DWARF chain recorded for relative address rel of dso, if any.
+const DsoAddressSource* find_address_source(const Dso& dso, uint64_t rel) {
+    auto it = std::lower_bound(dso.sources.begin(), dso.sources.end(), rel,
+                               [](const DsoAddressSource& a, uint64_t v) { return a.addr < v; });
+    return it != dso.sources.end() && it->addr == rel && !it->frames.empty() ? &*it : nullptr;
+}
+
+// Appends the inlined frames of `source` (innermost first) and gives `function`, the
+// containing function's Location, its own position at the address.
+void append_source_frames(const DsoAddressSource& source, bool inline_frames, Location& function,
+                          std::vector<Location>& out) {
+    const DsoSourceFrame& own = source.frames.back();
+    if (inline_frames) {
+        for (size_t i = 0; i + 1 < source.frames.size(); ++i) {
+            const DsoSourceFrame& f = source.frames[i];
+            Location loc;
+            loc.function = f.function.empty() ? std::string(kUnknown) : f.function;
+            loc.module = function.module;
+            loc.ip = function.ip;
+            loc.resolved = true;
+            loc.inlined = true;
+            loc.file = f.file;
+            loc.line = f.line;
+            out.push_back(std::move(loc));
+        }
+    }
+    // Without the inlined levels, the address is where the outermost one was called.
+    function.file = own.file;
+    function.line = own.line;
+}
+
+// --- end of DWARF helpers ---
+
 }  // namespace
 
 struct FrameResolver::Impl {
@@ -219,15 +255,22 @@ struct FrameResolver::Impl {
     ResolveOptions options;
     KernelTable kernel;
     AddressSpaces spaces;
+    // --symfs: the dsos recorded without symbols, looked up under that directory now.
+    std::vector<Dso> symfs_dsos;
+    const std::vector<Dso>& dsos;
 
     Impl(const Profile& p, const ResolveOptions& o)
         : profile(p),
           options(o),
           kernel(o.kallsyms_path.empty() ? p.kernel_symbols : read_kallsyms(o.kallsyms_path)),
-          spaces(p.mappings) {}
+          spaces(p.mappings),
+          symfs_dsos(o.symfs.empty() ? std::vector<Dso>{}
+                                     : symbolize_dsos_under(p, o.symfs, o.inline_frames)),
+          dsos(o.symfs.empty() ? p.dsos : symfs_dsos) {}
 
     // The function containing a user ip (never inlined frames: see append_user).
-    Location resolve_user(const StackView& stack, uint64_t ip) const {
+    Location resolve_user(const StackView& stack, uint64_t ip,
+                          const DsoAddressSource** source = nullptr) const {
         Location loc;
         loc.ip = ip;
         loc.function = kUnknown;
@@ -235,8 +278,8 @@ struct FrameResolver::Impl {
         const Segment* seg = spaces.find(stack.pid, stack.generation, ip);
         if (!seg) return loc;
         const Mapping& m = profile.mappings[seg->mapping];
-        if (m.dso == kNoDso || m.dso >= profile.dsos.size()) return loc;
-        const Dso& dso = profile.dsos[m.dso];
+        if (m.dso == kNoDso || m.dso >= dsos.size()) return loc;
+        const Dso& dso = dsos[m.dso];
         loc.module = std::string(basename_of(dso.path));
         if (loc.module.empty()) loc.module = kUnknown;
         const uint64_t rel = ip - m.start + m.pgoff;
@@ -248,6 +291,7 @@ struct FrameResolver::Impl {
         loc.file = sym->file;
         loc.line = sym->line;
         loc.resolved = true;
+        if (source != nullptr) *source = find_address_source(dso, rel);
         return loc;
     }
 
@@ -264,7 +308,10 @@ struct FrameResolver::Impl {
     // Where inlined frames (options.inline_frames) and --symfs lookups plug in: both add
     // Locations for the same ip before the containing function's.
     void append_user(const StackView& stack, uint64_t ip, std::vector<Location>& out) const {
-        out.push_back(resolve_user(stack, ip));
+        const DsoAddressSource* source = nullptr;
+        Location loc = resolve_user(stack, ip, &source);
+        if (source != nullptr) append_source_frames(*source, options.inline_frames, loc, out);
+        out.push_back(std::move(loc));
     }
 };
 

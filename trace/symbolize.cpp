@@ -397,4 +397,19 @@ SymbolizeStats symbolize_profile(Profile& profile, const SymbolizeOptions& optio
     return stats;
 }
 
+std::vector<Dso> symbolize_dsos_under(const Profile& profile, const std::string& symfs,
+                                      bool debug_info) {
+    Profile copy;
+    copy.meta = profile.meta;
+    copy.dsos = profile.dsos;
+    copy.mappings = profile.mappings;
+    copy.stacks = profile.stacks;
+    SymbolizeOptions options;
+    options.debug_info = debug_info;
+    options.symfs = symfs;
+    options.only_unsymbolized = true;
+    symbolize_profile(copy, options);
+    return std::move(copy.dsos);
+}
+
 }  // namespace kprof

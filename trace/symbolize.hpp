@@ -34,4 +34,10 @@ struct SymbolizeStats {
 // lookups shared by build-id.
 SymbolizeStats symbolize_profile(Profile& profile, const SymbolizeOptions& options = {});
 
+// Analysis-time --symfs: the profile's dsos, where those recorded without symbols
+// (symbolized == false) are looked up under `symfs` (their recorded path below it, or
+// their file name directly in it). The profile itself is left as it is.
+std::vector<Dso> symbolize_dsos_under(const Profile& profile, const std::string& symfs,
+                                      bool debug_info = true);
+
 }  // namespace kprof

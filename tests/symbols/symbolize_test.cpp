@@ -10,6 +10,7 @@
 
 #include "symbols_helpers.hpp"
 #include "trace/elf_symbols.hpp"
+#include "trace/resolve.hpp"
 #include "trace/symbolize.hpp"
 
 namespace kprof {
@@ -19,33 +20,27 @@ namespace fs = std::filesystem;
 using test::Child;
 using test::nm_symbols;
 
-// The name the trace's tables give ip of address space (pid, 0): the stored symbol of
-// its dso that holds its relative address (file offset in the mapping), "" when none.
+// The frames the trace's tables give ip of address space (pid, 0), as analysis sees
+// them: inlined frames first, then the containing function.
+std::vector<Location> frames_at(const Profile& profile, uint32_t pid, uint64_t ip,
+                                const ResolveOptions& options = {}) {
+    const uint64_t ips[] = {ip};
+    const StackView stack{.ips = ips, .kernel_depth = 0, .pid = pid, .generation = 0};
+    std::vector<Location> out;
+    FrameResolver(profile, options).resolve(stack, 0, out);
+    return out;
+}
+
+// The containing function's name, "" when unresolved.
 std::string name_at(const Profile& profile, uint32_t pid, uint64_t ip) {
-    for (const Mapping& m : profile.mappings) {
-        if (m.pid != pid || ip - m.start >= m.len) continue;
-        const uint64_t rel = ip - m.start + m.pgoff;
-        for (const DsoSymbol& s : profile.dsos[m.dso].symbols)
-            if (rel >= s.start && rel - s.start < std::max<uint64_t>(s.size, 1)) return s.name;
-        return "";
-    }
-    return "";
+    const std::vector<Location> frames = frames_at(profile, pid, ip);
+    return frames.back().resolved ? frames.back().function : "";
 }
 
 uint64_t realtime_ns() {
     timespec t{};
     clock_gettime(CLOCK_REALTIME, &t);
     return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
-}
-
-// The DWARF chain the trace's tables hold for ip (innermost first), empty when none.
-std::vector<DsoSourceFrame> sources_at(const Profile& profile, uint32_t pid, uint64_t ip) {
-    for (const Mapping& m : profile.mappings) {
-        if (m.pid != pid || ip - m.start >= m.len) continue;
-        for (const DsoAddressSource& a : profile.dsos[m.dso].sources)
-            if (a.addr == ip - m.start + m.pgoff) return a.frames;
-    }
-    return {};
 }
 
 // The line of the fixture's source that carries `marker`: the reference for DWARF lines.
@@ -403,26 +398,67 @@ TEST(Symbolize, DwarfLinesAndInlinedFrames) {
     test::add_process_maps(profile, child.pid());
     add_user_stack(profile, pid, ips);
     symbolize_profile(profile);
-    EXPECT_EQ(name_at(profile, pid, ret), "middle");
-    const std::vector<DsoSourceFrame> chain = sources_at(profile, pid, ret);
+    const std::vector<Location> chain = frames_at(profile, pid, ret);
     ASSERT_EQ(chain.size(), 2u);
+    EXPECT_TRUE(chain[0].inlined);
     EXPECT_EQ(chain[0].function, "inlined_step");
     EXPECT_TRUE(chain[0].file.ends_with("symbols_target.c")) << chain[0].file;
     EXPECT_EQ(chain[0].line, fixture_line("KPROF-INLINE-CALL"));
+    EXPECT_FALSE(chain[1].inlined);
     EXPECT_EQ(chain[1].function, "middle");
     EXPECT_EQ(chain[1].line, fixture_line("KPROF-MIDDLE-CALL"));
-    const std::vector<DsoSourceFrame> leaf = sources_at(profile, pid, ips[0]);
+    const std::vector<Location> leaf = frames_at(profile, pid, ips[0]);
     ASSERT_EQ(leaf.size(), 1u);
     EXPECT_EQ(leaf[0].function, "leaf");
+    EXPECT_TRUE(leaf[0].file.ends_with("symbols_target.c")) << leaf[0].file;
 
+    // --no-inline: the containing function alone, at the line of the inlined call.
+    ResolveOptions no_inline;
+    no_inline.inline_frames = false;
+    const std::vector<Location> flat = frames_at(profile, pid, ret, no_inline);
+    ASSERT_EQ(flat.size(), 1u);
+    EXPECT_EQ(flat[0].function, "middle");
+    EXPECT_EQ(flat[0].line, fixture_line("KPROF-MIDDLE-CALL"));
+
+    // Without DWARF: names only.
     Profile plain;
     test::add_process_maps(plain, child.pid());
     add_user_stack(plain, pid, ips);
     SymbolizeOptions no_dwarf;
     no_dwarf.debug_info = false;
     symbolize_profile(plain, no_dwarf);
-    EXPECT_EQ(name_at(plain, pid, ret), "middle");
-    EXPECT_TRUE(sources_at(plain, pid, ret).empty());
+    const std::vector<Location> names = frames_at(plain, pid, ret);
+    ASSERT_EQ(names.size(), 1u);
+    EXPECT_EQ(names[0].function, "middle");
+    EXPECT_EQ(names[0].line, 0u);
+}
+
+TEST(Symbolize, SymfsResolvesDsosRecordedWithoutSymbols) {
+    // A trace whose dso was not symbolized (the binary was absent at record time) gets
+    // its names from a copy of the binary in a --symfs directory.
+    TempDir dir;
+    const std::string copy = dir.path() + "/target";
+    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
+    Child child(copy);
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    Profile profile;
+    test::add_process_maps(profile, child.pid());
+    const uint64_t leaf = child.address("leaf") + 4;
+    add_user_stack(profile, pid, {leaf});
+    child.stop();
+    fs::rename(copy, dir.path() + "/moved");
+    symbolize_profile(profile);
+    EXPECT_EQ(name_at(profile, pid, leaf), "");
+    EXPECT_EQ(frames_at(profile, pid, leaf).back().function, "[unknown]");
+
+    TempDir symfs;
+    fs::copy_file(dir.path() + "/moved", symfs.path() + "/target");  // flat
+    ResolveOptions options;
+    options.symfs = symfs.path();
+    const std::vector<Location> frames = frames_at(profile, pid, leaf, options);
+    EXPECT_EQ(frames.back().function, "leaf");
+    EXPECT_TRUE(frames.back().resolved);
+    EXPECT_EQ(name_at(profile, pid, leaf), "") << "the profile itself is left as it was";
 }
 
 }  // namespace
