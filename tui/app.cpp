@@ -125,6 +125,7 @@ Screen App::screen(const Viewport& viewport) {
     if (s.body.size() > static_cast<size_t>(body.height))
         s.body.resize(static_cast<size_t>(body.height));
 
+    clip(s.body, static_cast<size_t>(std::max(viewport.width, 0)));
     const std::string view_status = top().status();
     if (!message_.empty())
         s.status.push_back({" " + message_ + " ", Style::warning});

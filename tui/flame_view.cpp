@@ -197,6 +197,7 @@ std::vector<Row> FlameView::rows(const Viewport& vp) {
         }
         out.push_back(std::move(r));
     }
+    clip(out, width);
     return out;
 }
 

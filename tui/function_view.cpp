@@ -296,6 +296,7 @@ std::vector<Row> FunctionView::rows(const Viewport& vp) {
         }
         out.push_back(std::move(r));
     }
+    clip(out, width);
     return out;
 }
 

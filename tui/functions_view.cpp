@@ -235,6 +235,7 @@ std::vector<Row> FunctionsView::rows(const Viewport& vp) {
             r.spans.push_back({" " + fit(escape(fn.module), module_width, u), Style::dim});
         out.push_back(std::move(r));
     }
+    clip(out, width);
     return out;
 }
 

@@ -11,7 +11,9 @@ std::vector<Row> PagerView::rows(const Viewport& viewport) {
     top_ = std::min(top_, count_ > page_ ? count_ - page_ : 0);
     const auto first = all.begin() + static_cast<ptrdiff_t>(top_);
     const auto last = all.begin() + static_cast<ptrdiff_t>(std::min(count_, top_ + page_));
-    return {first, last};
+    std::vector<Row> out(first, last);
+    clip(out, static_cast<size_t>(std::max(viewport.width, 0)));
+    return out;
 }
 
 Action PagerView::handle(const Key& key) {

@@ -123,6 +123,7 @@ std::vector<Row> PathView::rows(const Viewport& vp) {
         }
         out.push_back(std::move(r));
     }
+    clip(out, width);
     return out;
 }
 

@@ -198,6 +198,7 @@ std::vector<Row> TreeView::rows(const Viewport& vp) {
                            kernel ? Style::kernel : Style::user});
         out.push_back(std::move(r));
     }
+    clip(out, width);
     return out;
 }
 

@@ -2,12 +2,38 @@
 
 #include <algorithm>
 
+#include "tui/text.hpp"
+
 namespace kprof::tui {
 
 std::string Row::text() const {
     std::string s;
     for (const Span& span : spans) s += span.text;
     return s;
+}
+
+void clip(std::vector<Row>& rows, size_t width) {
+    for (Row& row : rows) {
+        size_t used = 0;
+        for (size_t i = 0; i < row.spans.size(); ++i) {
+            std::string& t = row.spans[i].text;
+            const size_t w = display_width(t);
+            if (used + w <= width) {
+                used += w;
+                continue;
+            }
+            // Keep the first (width - used) code points of this span, drop the rest.
+            size_t bytes = 0;
+            for (size_t cols = 0; bytes < t.size() && cols < width - used; ++cols) {
+                ++bytes;
+                while (bytes < t.size() && (static_cast<unsigned char>(t[bytes]) & 0xc0) == 0x80)
+                    ++bytes;
+            }
+            t.resize(bytes);
+            row.spans.resize(i + 1);
+            break;
+        }
+    }
 }
 
 const Glyphs& Glyphs::get(bool unicode) {
@@ -34,7 +60,11 @@ const Glyphs& Glyphs::get(bool unicode) {
 
 void ListCursor::set(size_t index, size_t count) {
     cursor_ = count == 0 ? 0 : std::min(index, count - 1);
-    fit(page(), count);
+    // Before the first draw the page height is unknown: scroll only as far as needed.
+    if (page_ == 0)
+        top_ = std::min(top_, cursor_);
+    else
+        fit(page_, count);
 }
 
 bool ListCursor::navigate(const Key& key, size_t count) {

@@ -82,6 +82,10 @@ struct Row {
     std::string text() const;  // the spans joined: for tests and searches
 };
 
+// Cuts every row to `width` columns (views lay out for the width, but fixed columns can
+// still overflow a very narrow terminal).
+void clip(std::vector<Row>& rows, size_t width);
+
 // Glyphs differ between UTF-8 and ASCII terminals; views pick from this table.
 struct Glyphs {
     bool unicode = true;
