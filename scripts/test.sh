@@ -13,4 +13,5 @@ echo "== tests: release build"
 ctest --test-dir build --output-on-failure --timeout 600 || status=1
 echo "== tests: sanitizer build"
 ctest --test-dir build-asan --output-on-failure --timeout 900 || status=1
+bash scripts/fuzz.sh || status=1
 exit $status
