@@ -4,7 +4,9 @@
 // which DWARF lists as an inlined frame. Built with frame pointers, -O0 and noinline, as PIE
 // and as a fixed-address executable.
 //
-//   symbols_target [N]         N getppid system calls from leaf (default 2000)
+//   symbols_target [N]         N getppid system calls from leaf (default 2000), and a
+//                              1 us nanosleep (which starts a kernel hrtimer, so the
+//                              timer:hrtimer_start tracepoint has kernel frames) every 100
 //   symbols_target --addresses print "name 0xADDR" for leaf/middle/outer/main and leaf's
 //                              return address (leaf_return), then wait
 //                              until stdin closes (tests read /proc/PID/maps meanwhile)
@@ -12,11 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
-static long raw_syscall0(long nr) {
+// always_inline: the syscall instruction sits in leaf itself, even at -O0.
+static inline __attribute__((always_inline)) long raw_syscall2(long nr, long a, long b) {
     long ret;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr) : "rcx", "r11", "memory");
+    register long rdi __asm__("rdi") = a;
+    register long rsi __asm__("rsi") = b;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "r"(rdi), "r"(rsi) : "rcx", "r11", "memory");
     return ret;
 }
 
@@ -25,7 +31,11 @@ static void* leaf_return;  // where leaf returns to in middle (for --addresses)
 __attribute__((noinline)) long leaf(long n) {
     leaf_return = __builtin_return_address(0);
     long sum = 0;
-    for (long i = 0; i < n; ++i) sum += raw_syscall0(SYS_getppid);
+    const struct timespec pause = {0, 1000};
+    for (long i = 0; i < n; ++i) {
+        sum += raw_syscall2(SYS_getppid, 0, 0);
+        if (i % 100 == 0) raw_syscall2(SYS_nanosleep, (long)&pause, 0);
+    }
     return sum;
 }
 
