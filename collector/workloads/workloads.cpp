@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <thread>
 
@@ -161,8 +162,14 @@ std::vector<std::string> workload_argv(const std::string& kprof_binary, std::str
                                        const Options& options) {
     std::vector<std::string> argv{kprof_binary, "workload", std::string(name)};
     if (options.duration_s >= 0) {
+        // Shortest text that reads back as the same double: a rounded 0.0004 would turn
+        // into "0.000", which means no limit.
+        char text[64];
+        const auto end =
+            std::to_chars(text, text + sizeof text, options.duration_s, std::chars_format::fixed)
+                .ptr;
         argv.push_back("-d");
-        argv.push_back(fixed(options.duration_s, 3));
+        argv.emplace_back(text, end);
     }
     if (options.max_ops > 0) {
         argv.push_back("-n");

@@ -170,7 +170,9 @@ TEST(Workloads, FormatsCountAndRate) {
 TEST(Workloads, ArgvRunsTheWorkloadAsACommand) {
     EXPECT_THAT(
         workload_argv("/bin/kprof", "write", {.duration_s = 1.5, .size = 512}),
-        ::testing::ElementsAre("/bin/kprof", "workload", "write", "-d", "1.500", "--size", "512"));
+        ::testing::ElementsAre("/bin/kprof", "workload", "write", "-d", "1.5", "--size", "512"));
+    EXPECT_THAT(workload_argv("kprof", "socket", {.duration_s = 0.0004}),
+                ::testing::ElementsAre("kprof", "workload", "socket", "-d", "0.0004"));
     EXPECT_THAT(workload_argv("kprof", "ping", {.max_ops = 7}),
                 ::testing::ElementsAre("kprof", "workload", "ping", "-n", "7"));
 }
