@@ -5,7 +5,6 @@
 
 #include "cli/commands.hpp"
 #include "collector/workloads/workloads.hpp"
-#include "trace/error.hpp"
 
 namespace kprof::cli {
 
@@ -32,12 +31,18 @@ int cmd_workload(int argc, char** argv) {
         // CLI11 has its own exit codes; kprof uses 2 for every malformed command line.
         return app.exit(e) == 0 ? 0 : 2;
     }
+    // A malformed command line exits 2 like CLI11's own errors; a workload that fails, 1.
+    auto usage_error = [](const std::string& message) {
+        std::fprintf(stderr, "kprof workload: %s\n", message.c_str());
+        return 2;
+    };
     // Checked here rather than with CLI11 validators, whose messages print the whole range.
     if (app.count("--duration") && !(options.duration_s >= 0))
-        throw Error("--duration must be a number of seconds >= 0 (0 = no time limit)");
+        return usage_error("--duration must be a number of seconds >= 0 (0 = no time limit)");
     if (app.count("--ops") && options.max_ops == 0)
-        throw Error("--ops must be at least 1 (leave it out for no limit)");
-    if (app.count("--size") && options.size == 0) throw Error("--size must be at least 1 byte");
+        return usage_error("--ops must be at least 1 (leave it out for no limit)");
+    if (app.count("--size") && options.size == 0)
+        return usage_error("--size must be at least 1 byte");
 
     if (list) {
         for (const wl::Workload& w : wl::workloads())
@@ -46,8 +51,11 @@ int cmd_workload(int argc, char** argv) {
         return 0;
     }
     if (name.empty())
-        throw Error("name a workload to run (" + wl::workload_names() +
-                    "), or list them with --list");
+        return usage_error("name a workload to run (" + wl::workload_names() +
+                           "), or list them with --list");
+    if (!wl::is_workload(name))
+        return usage_error("unknown workload '" + name +
+                           "'; the built-in workloads are: " + wl::workload_names());
     return wl::run_workload_main(name, options);
 }
 

@@ -305,7 +305,7 @@ TEST(WorkloadCommand, SigtermStopsItAndItStillPrints) {
 
 TEST(WorkloadCommand, UnknownNameFailsListingTheValidOnes) {
     const auto r = run_kprof({"workload", "pong"});
-    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.out, "");
     EXPECT_THAT(r.err, HasSubstr("unknown workload 'pong'"));
     EXPECT_THAT(r.err, HasSubstr("socket, write, ping"));
@@ -313,7 +313,7 @@ TEST(WorkloadCommand, UnknownNameFailsListingTheValidOnes) {
 
 TEST(WorkloadCommand, MissingNameSaysWhatToDo) {
     const auto r = run_kprof({"workload"});
-    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(r.exit_code, 2);
     EXPECT_THAT(r.err, HasSubstr("--list"));
 }
 
