@@ -221,27 +221,30 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
     };
     std::vector<int8_t> comm_ok;
 
-    // --time window on the perf clock.
-    uint64_t t_lo = 0, t_hi = std::numeric_limits<uint64_t>::max();
+    // --time window on the perf clock, relative to the first sample: [lo, hi), or
+    // [lo, end] when it runs to the end.
+    uint64_t t_first = 0;
+    double t_lo = 0, t_hi = -1;
     if (flt.time && !profile.samples.empty()) {
-        uint64_t first = std::numeric_limits<uint64_t>::max(), last = 0;
+        uint64_t last = 0;
+        t_first = std::numeric_limits<uint64_t>::max();
         for (const Sample& s : profile.samples) {
-            first = std::min(first, s.time_ns);
+            t_first = std::min(t_first, s.time_ns);
             last = std::max(last, s.time_ns);
         }
         if (profile.meta.first_sample_ns != 0)
-            first = std::min(first, profile.meta.first_sample_ns);
-        const double span = static_cast<double>(last - first);
+            t_first = std::min(t_first, profile.meta.first_sample_ns);
+        const double span = static_cast<double>(last - t_first);
         const TimeRange& r = *flt.time;
-        if (r.percent) {
-            t_lo = first + static_cast<uint64_t>(span * r.start / 100.0);
-            if (r.end >= 0 && r.end < 100)
-                t_hi = first + static_cast<uint64_t>(span * r.end / 100.0);
-        } else {
-            t_lo = first + static_cast<uint64_t>(r.start * 1e9);
-            if (r.end >= 0) t_hi = first + static_cast<uint64_t>(r.end * 1e9);
-        }
+        const double scale = r.percent ? span / 100.0 : 1e9;
+        t_lo = r.start * scale;
+        if (r.end >= 0 && !(r.percent && r.end >= 100)) t_hi = r.end * scale;
     }
+    auto in_time = [&](uint64_t t) {
+        if (!flt.time) return true;
+        const double rel = static_cast<double>(t - std::min(t, t_first));
+        return rel >= t_lo && (t_hi < 0 || rel < t_hi);
+    };
 
     // Pass 1: samples -> (stack, comm) slots with per-event weight. Chained per stack
     // because almost every stack is seen under one comm only.
@@ -261,7 +264,7 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
     for (const Sample& s : profile.samples) {
         if (s.event >= event_slot.size() || event_slot[s.event] < 0) continue;
         if (s.stack >= first_slot.size()) continue;
-        if (s.time_ns < t_lo || s.time_ns > t_hi) continue;
+        if (!in_time(s.time_ns)) continue;
         if (!contains(flt.cpus, s.cpu) || !contains(flt.pids, s.pid) || !contains(flt.tids, s.tid))
             continue;
         auto it = comm_of_tid.find(s.tid);

@@ -12,7 +12,7 @@
 namespace kprof {
 
 struct ReportOptions {
-    std::string trace_name;        // shown in headers
+    std::string trace_name{};      // shown in headers
     size_t event = 0;              // event index of the aggregated profile
     double percent_limit = 0;      // rows under this % of the total are omitted
     bool inverted = false;         // --tree: bottom-up; --svg: icicle

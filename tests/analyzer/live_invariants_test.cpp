@@ -1,0 +1,182 @@
+// Invariants and the seed call paths on a real recording of the built-in workloads,
+// through the kprof binary: record once, then check `kprof report` outputs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace kprof {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+    int status = -1;     // exit code, or -1 when killed by a signal
+    std::string output;  // stdout and stderr together
+};
+
+RunResult run(const std::string& command) {
+    RunResult r;
+    FILE* p = popen((command + " 2>&1").c_str(), "r");
+    if (p == nullptr) return r;
+    std::array<char, 65536> buf{};
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+    const int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+std::string kprof() {
+    return std::string("'") + KPROF_BINARY + "'";
+}
+
+class LiveReport : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        dir_ = new fs::path(fs::temp_directory_path() / ("kprof-live-" + std::to_string(getpid())));
+        fs::create_directories(*dir_);
+        trace_ = new std::string((*dir_ / "t.kprof").string());
+        record_ = new RunResult(run(kprof() +
+                                    " record --workload socket,write,ping -d 2 -e cpu-clock "
+                                    "-e net:net_dev_xmit -o '" +
+                                    *trace_ + "'"));
+    }
+    static void TearDownTestSuite() {
+        fs::remove_all(*dir_);
+        delete dir_;
+        delete trace_;
+        delete record_;
+    }
+    void SetUp() override {
+        if (record_->status != 0) {
+            if (record_->output.find("not implemented") != std::string::npos)
+                GTEST_SKIP() << "kprof record is not implemented yet";
+            if (record_->output.find("ermission") != std::string::npos ||
+                record_->output.find("not supported") != std::string::npos)
+                GTEST_SKIP() << "the kernel refused the recording: " << record_->output;
+            FAIL() << "kprof record failed (" << record_->status << "): " << record_->output;
+        }
+    }
+    static nlohmann::json graph() {
+        const RunResult r = run(kprof() + " report --json '" + *trace_ + "' 2>/dev/null");
+        EXPECT_EQ(r.status, 0) << r.output;
+        return nlohmann::json::parse(r.output);
+    }
+    static fs::path* dir_;
+    static std::string* trace_;
+    static RunResult* record_;
+};
+fs::path* LiveReport::dir_ = nullptr;
+std::string* LiveReport::trace_ = nullptr;
+RunResult* LiveReport::record_ = nullptr;
+
+// Ids of the functions with this name.
+std::set<uint64_t> ids_of(const nlohmann::json& j, const std::string& name) {
+    std::set<uint64_t> ids;
+    for (const auto& n : j["nodes"])
+        if (n["name"] == name) ids.insert(n["id"].get<uint64_t>());
+    return ids;
+}
+
+std::set<std::string> neighbours(const nlohmann::json& j, const std::string& name, bool callers) {
+    const std::set<uint64_t> ids = ids_of(j, name);
+    std::map<uint64_t, std::string> names;
+    for (const auto& n : j["nodes"]) names[n["id"].get<uint64_t>()] = n["name"];
+    std::set<std::string> out;
+    for (const auto& e : j["edges"]) {
+        const uint64_t from = e["caller"], to = e["callee"];
+        if (callers && ids.count(to)) out.insert(names[from]);
+        if (!callers && ids.count(from)) out.insert(names[to]);
+    }
+    return out;
+}
+
+TEST_F(LiveReport, WeightsAreConsistent) {
+    const nlohmann::json j = graph();
+    const size_t events = j["events"].size();
+    ASSERT_EQ(events, 2u);
+    std::map<uint64_t, const nlohmann::json*> node;
+    for (const auto& n : j["nodes"]) node[n["id"].get<uint64_t>()] = &n;
+    for (size_t e = 0; e < events; ++e) {
+        const uint64_t total = j["events"][e]["total"];
+        uint64_t self_sum = j["events"][e]["unattributed"];
+        for (const auto& n : j["nodes"]) {
+            const uint64_t s = n["self"][e], t = n["total"][e];
+            self_sum += s;
+            EXPECT_GE(t, s) << n["name"];
+            EXPECT_LE(t, total) << n["name"];
+        }
+        EXPECT_EQ(self_sum, total) << "event " << j["events"][e]["name"];
+        for (const auto& edge : j["edges"]) {
+            const uint64_t w = edge["weight"][e];
+            EXPECT_GE((*node[edge["callee"].get<uint64_t>()])["total"][e].get<uint64_t>(), w);
+            EXPECT_GE((*node[edge["caller"].get<uint64_t>()])["total"][e].get<uint64_t>(), w);
+        }
+    }
+    EXPECT_GT(j["events"][0]["total"].get<uint64_t>(), 0u) << "no cpu-clock samples";
+}
+
+TEST_F(LiveReport, FoldedSumsToTheTotal) {
+    const nlohmann::json j = graph();
+    for (const auto& ev : j["events"]) {
+        const std::string name = ev["name"];
+        const RunResult r =
+            run(kprof() + " report --folded -e '" + name + "' '" + *trace_ + "' 2>/dev/null");
+        ASSERT_EQ(r.status, 0);
+        uint64_t sum = 0;
+        std::istringstream lines(r.output);
+        for (std::string line; std::getline(lines, line);)
+            sum += std::stoull(line.substr(line.rfind(' ') + 1));
+        EXPECT_EQ(sum, ev["total"].get<uint64_t>()) << name;
+    }
+}
+
+TEST_F(LiveReport, SeedPathsOfTheNetworkStack) {
+    const nlohmann::json j = graph();
+    EXPECT_THAT(neighbours(j, "icmp_echo", true), ::testing::Contains("icmp_rcv"));
+    EXPECT_THAT(neighbours(j, "tcp_sendmsg", false), ::testing::Contains("tcp_sendmsg_locked"));
+    // __sys_socket reaches inet_create through its callees (sock_create, __sock_create ...).
+    std::set<std::string> seen{"__sys_socket"};
+    std::vector<std::string> todo{"__sys_socket"};
+    while (!todo.empty()) {
+        const std::string f = todo.back();
+        todo.pop_back();
+        for (const std::string& c : neighbours(j, f, false))
+            if (seen.insert(c).second) todo.push_back(c);
+    }
+    EXPECT_TRUE(seen.count("inet_create")) << "callees of __sys_socket do not reach inet_create";
+}
+
+TEST_F(LiveReport, DotParsesAndSvgIsWellFormed) {
+    const std::string dot = (*dir_ / "g.dot").string(), svg = (*dir_ / "g.svg").string();
+    ASSERT_EQ(run(kprof() + " report --dot -o '" + dot + "' '" + *trace_ + "'").status, 0);
+    const RunResult d = run("dot -Tsvg '" + dot + "' -o /dev/null");
+    EXPECT_EQ(d.status, 0) << d.output;
+    ASSERT_EQ(run(kprof() + " report --svg -o '" + svg + "' '" + *trace_ + "'").status, 0);
+    const RunResult x = run("xmllint --noout '" + svg + "'");
+    EXPECT_EQ(x.status, 0) << x.output;
+}
+
+TEST_F(LiveReport, CallgraphListsTheSeedFunctions) {
+    const RunResult r = run(kprof() + " report --callgraph '" + *trace_ + "'");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, ::testing::HasSubstr("icmp_echo"));
+    EXPECT_THAT(r.output, ::testing::HasSubstr("Index by function name"));
+    const RunResult c = run(kprof() + " report --callers icmp_echo '" + *trace_ + "'");
+    ASSERT_EQ(c.status, 0) << c.output;
+    EXPECT_THAT(c.output, ::testing::HasSubstr("icmp_rcv"));
+}
+
+}  // namespace
+}  // namespace kprof
