@@ -159,7 +159,6 @@ class Symbolizer {
                         [](const auto& a, const auto& b) { return below(a, b); });
                 continue;
             }
-            stats_.addresses += wanted[d].size();
             symbolize_dso(dso, wanted[d], dso_mappings[d]);
         }
 
@@ -180,6 +179,7 @@ class Symbolizer {
         for (const auto& w : wanted)
             for (const auto& [off, a] : w) (a.resolved ? stats_.resolved : stats_.unresolved)++;
         stats_.unresolved += stats_.unmapped;
+        stats_.addresses = stats_.resolved + stats_.unresolved;
     }
 
   private:

@@ -18,7 +18,7 @@ struct SymbolizeOptions {
 };
 
 struct SymbolizeStats {
-    uint64_t addresses = 0;  // unique user addresses looked up
+    uint64_t addresses = 0;  // unique user addresses: (dso, offset), or unmapped (pid, ip)
     uint64_t resolved = 0;
     uint64_t unresolved = 0;
     uint64_t binaries = 0;  // ELF files opened

@@ -179,6 +179,8 @@ TEST(Symbolize, UnmappedAddressesCountAsUnresolvedFrames) {
     EXPECT_EQ(profile.unresolved_frames, 2u);
     EXPECT_EQ(stats.unmapped, 2u);
     EXPECT_EQ(stats.resolved, 0u);
+    EXPECT_EQ(stats.addresses, 2u);
+    EXPECT_EQ(stats.unresolved, 2u);
 }
 
 class LoadedLibrary {
