@@ -20,12 +20,16 @@ inline constexpr const char* kDefaultTraceName = "kprof.data";
 // everything else is written by finish(). Until finish() the data is in "<path>.tmp",
 // which read_trace(..., {.recover = true}) can still read.
 class TraceWriter {
-public:
+  public:
     explicit TraceWriter(std::string path);  // creates "<path>.tmp" 0600; throws Error
     ~TraceWriter();                          // not finished: leaves the .tmp for --recover
     TraceWriter(const TraceWriter&) = delete;
     TraceWriter& operator=(const TraceWriter&) = delete;
 
+    // Optional, at the start of a recording: writes the metadata, events and kernel symbol
+    // snapshot of `profile` right away, so that a recording cut short (SIGKILL, full disk)
+    // is recovered with names. finish() writes the final versions; readers keep the last.
+    void add_metadata(const Profile& profile);
     void add_samples(std::span<const Sample> samples);
     // Writes the stacks of `table` not yet written (ids are stable: append-only table).
     void add_stacks(const StackTable& table);
@@ -35,7 +39,7 @@ public:
     const std::string& temp_path() const;
     uint64_t bytes_written() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -45,7 +49,7 @@ struct ReadOptions {
 };
 
 struct ReadReport {
-    bool finalized = true;       // trailer present and valid
+    bool finalized = true;  // trailer present and valid
     uint64_t chunks_read = 0;
     uint64_t bytes_discarded = 0;  // recover: the incomplete tail
     std::string note;              // what was lost, for the user

@@ -16,9 +16,9 @@ FileFormat detect_format(std::span<const uint8_t> head);
 FileFormat detect_file_format(const std::string& path);  // throws Error if unreadable
 
 struct ImportOptions {
-    std::string kallsyms_path;  // kernel symbols for files that carry none ("" = live /proc)
-    std::string symfs;          // root for user binaries
-    bool symbolize_user = true; // resolve user frames through the ELF symbolizer
+    std::string kallsyms_path;   // kernel symbols for files that carry none ("" = live /proc)
+    std::string symfs;           // root for user binaries
+    bool symbolize_user = true;  // resolve user frames through the ELF symbolizer
 };
 
 // perf.data (file or pipe mode), natively: trace/import_perf.cpp.
@@ -32,9 +32,15 @@ Profile import_folded(const std::string& path);
 Profile import_folded_text(std::string_view text);
 
 // Any supported file, by its detected format: what every analysis command opens.
+struct ReadReport;
 struct LoadOptions {
     ImportOptions import;
     bool recover = false;  // kprof traces: read the complete chunks of an unfinished file
+                           // (FILE, or FILE.tmp when FILE does not exist)
+    // kprof traces: filled with what reading found (finalized, chunks, what was lost). When
+    // null and a recovered trace is incomplete, the loss is printed to stderr instead, so
+    // it is never silent.
+    ReadReport* report = nullptr;
 };
 Profile load_profile(const std::string& path, const LoadOptions& options = {});
 
