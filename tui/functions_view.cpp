@@ -99,6 +99,18 @@ bool FunctionsView::find(size_t from, bool forward) {
     return false;
 }
 
+bool FunctionsView::find_exact() {
+    const auto& agg = session_.aggregated();
+    for (size_t i = 0; i < order_.size(); ++i) {
+        const std::string& name = agg.function(order_[i]).name;
+        if (name.size() == query_.size() && contains_folded(name, query_)) {
+            cursor_.set(i, order_.size());
+            return true;
+        }
+    }
+    return false;
+}
+
 Action FunctionsView::search_key(const Key& key) {
     switch (key.code) {
         case KeyCode::enter:
@@ -129,8 +141,10 @@ Action FunctionsView::search_key(const Key& key) {
             cursor_.navigate(key, order_.size());
             return Action::handled();
     }
-    // Incremental: the first match from where the search started.
-    if (!query_.empty() && !find(search_origin_, true)) note_ = "no match for " + query_;
+    // Incremental: a function of exactly that name, else the first match from where the
+    // search started ("icmp_echo" should not land on "icmp_echo.part.0").
+    if (!query_.empty() && !find_exact() && !find(search_origin_, true))
+        note_ = "no match for " + query_;
     if (query_.empty()) cursor_.set(search_origin_, order_.size());
     return Action::handled();
 }

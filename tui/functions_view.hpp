@@ -35,6 +35,7 @@ class FunctionsView : public View {
     bool matches(size_t index) const;
     // Moves the cursor to the next (forward) or previous match, starting at `from`.
     bool find(size_t from, bool forward);
+    bool find_exact();
     Action search_key(const Key& key);
 
     Session& session_;

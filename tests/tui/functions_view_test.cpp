@@ -115,6 +115,17 @@ TEST(FunctionsView, SearchEscapeRestoresTheCursor) {
     EXPECT_NE(v.status().find("no_such_function"), std::string::npos);
 }
 
+TEST(FunctionsView, SearchPrefersAnExactName) {
+    // By self, "icmp_echo.part.0" (self 5) comes before "icmp_echo" (self 0).
+    auto s = make_session("a;icmp_echo.part.0_[k] 5\nb;icmp_echo_[k];x_[k] 5\n");
+    FunctionsView v(*s);
+    v.handle(Key::chr('/'));
+    type(v, "icmp_e");
+    EXPECT_EQ(v.current_function(), fn(*s, "icmp_echo.part.0"));
+    type(v, "cho");
+    EXPECT_EQ(v.current_function(), fn(*s, "icmp_echo"));
+}
+
 TEST(FunctionsView, EnterOpensTheSelectedFunction) {
     auto s = make_session();
     FunctionsView v(*s);
