@@ -283,6 +283,8 @@ struct FrameResolver::Impl {
         loc.module = std::string(basename_of(dso.path));
         if (loc.module.empty()) loc.module = kUnknown;
         const uint64_t rel = ip - m.start + m.pgoff;
+        loc.dso = dso.path;
+        loc.dso_offset = rel;
         const DsoSymbol* sym = find_symbol(dso, rel);
         if (!sym) return loc;
         loc.function = sym->name;

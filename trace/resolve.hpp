@@ -22,6 +22,10 @@ struct Location {
     bool inlined = false;  // an inlined frame produced from DWARF for the same ip
     std::string file;      // source position when known
     uint32_t line = 0;
+    // User frames inside a mapping: its Dso::path (also when the symbol is unknown) and the
+    // ip in that dso's file offset space (what `perf script` prints); "" and 0 otherwise.
+    std::string dso;
+    uint64_t dso_offset = 0;
 };
 
 struct ResolveOptions {
