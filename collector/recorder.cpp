@@ -27,6 +27,7 @@
 #include "trace/error.hpp"
 #include "trace/kallsyms.hpp"
 #include "trace/symbolize.hpp"
+#include "trace/text.hpp"
 
 namespace kprof::collector {
 namespace {
@@ -344,12 +345,13 @@ void Recording::fail_writing(const Error& e) {
     signal_children(SIGKILL);
     for (ChildProcess& c : children_) c.reap(true);
     const std::string tmp = writer_ ? writer_->temp_path() : options_.output + ".tmp";
-    std::string msg = looks_like_no_space(e.what(), options_.output)
-                          ? "no space left on device while writing the trace: "
-                          : "writing the trace failed: ";
-    msg += e.what();
-    msg += ". The recording stopped; the part already written is in " + tmp +
-           " and can be read with 'kprof info --recover " + tmp + "'";
+    std::string msg = e.what();
+    if (looks_like_no_space(msg, options_.output) && msg.find("no space") == std::string::npos)
+        msg = "no space left on device: " + msg;
+    else if (msg.find("no space") == std::string::npos)
+        msg = "writing the trace failed: " + msg;
+    if (msg.find("--recover") == std::string::npos)
+        msg += "; the part already written is in " + tmp + " ('kprof info --recover " + tmp + "')";
     throw Error(msg);
 }
 
@@ -420,18 +422,27 @@ RecordSummary Recording::run() {
              ": kernel frames will show as addresses");
     } else if (kallsyms_restricted(profile_.kernel_symbols)) {
         meta.kptr_restricted = true;
+        // All-zero addresses would resolve every kernel frame to one wrong symbol.
+        profile_.kernel_symbols.clear();
         warn(options_.kallsyms_path +
              " shows all-zero addresses (kernel.kptr_restrict hides them from this user): "
              "kernel frames will not resolve; record as root or set "
              "'sysctl kernel.kptr_restrict=0'");
     }
 
-    // Only now, with every event open, the output file appears.
-    writer_.emplace(options_.output);
-
     const uint64_t start_mono = clock_ns(CLOCK_MONOTONIC);
     meta.start_time_ns = clock_ns(CLOCK_REALTIME);
     meta.first_sample_ns = start_mono;
+    // Only now, with every event open, the output file appears. The metadata and symbol
+    // snapshot go out first, so a recording cut short is recovered with names (and a full
+    // disk shows up before the target even starts).
+    writer_.emplace(options_.output);
+    try {
+        writer_->add_metadata(profile_);
+    } catch (const Error& e) {
+        fail_writing(e);
+    }
+
     if (!options_.pids.empty() || options_.system_wide) synthesize_from_proc(builder, start_mono);
     for (size_t i = 0; i < children_.size(); ++i) {
         const ChildProcess& c = children_[i];
@@ -602,31 +613,16 @@ RecordSummary Recording::run() {
 
 }  // namespace
 
-// Control characters in command names must not reach the terminal raw.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 std::string format_summary(const RecordSummary& s) {
     std::string out;
     char line[512];
     std::snprintf(line, sizeof line, "kprof record: %llu samples in %.2f s (%s)\n",
                   static_cast<unsigned long long>(s.samples), s.seconds,
-                  printable(s.target).c_str());
+                  escape_text(s.target).c_str());
     out += line;
     for (const EventDesc& e : s.events) {
         std::snprintf(line, sizeof line, "  %-28s %10llu samples  (%s %llu)\n",
-                      printable(e.name).c_str(), static_cast<unsigned long long>(e.samples),
+                      escape_text(e.name).c_str(), static_cast<unsigned long long>(e.samples),
                       e.use_freq ? "-F" : "-c", static_cast<unsigned long long>(e.freq_or_period));
         out += line;
     }
@@ -658,7 +654,7 @@ std::string format_summary(const RecordSummary& s) {
                   s.collector_cpu_s, per_sample * 1e6);
     out += line;
     std::snprintf(line, sizeof line, "  wrote %s: %.2f MB, %llu unique stacks\n",
-                  printable(s.output).c_str(), static_cast<double>(s.trace_bytes) / 1e6,
+                  escape_text(s.output).c_str(), static_cast<double>(s.trace_bytes) / 1e6,
                   static_cast<unsigned long long>(s.stacks));
     out += line;
     for (const TargetStatus& t : s.targets) {
@@ -669,7 +665,7 @@ std::string format_summary(const RecordSummary& s) {
                       (sigabbrev_np(-t.exit_code) ? std::string("SIG") + sigabbrev_np(-t.exit_code)
                                                   : "?") +
                       ")";
-        std::snprintf(line, sizeof line, "  %s (pid %d): %s\n", printable(t.name).c_str(),
+        std::snprintf(line, sizeof line, "  %s (pid %d): %s\n", escape_text(t.name).c_str(),
                       static_cast<int>(t.pid), status.c_str());
         out += line;
     }
