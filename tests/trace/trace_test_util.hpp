@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -60,11 +61,17 @@ inline Profile make_profile(const ProfileShape& shape = {}) {
         {0xffffffff81003000ULL, "_etext", "", 'T'},
         {0xffffffffc0001000ULL, "e1000_xmit_frame", "e1000", 't'},
     };
-    Dso exe{.path = "/usr/bin/target", .build_id = "abcdef", .symbolized = true};
+    Dso exe;
+    exe.path = "/usr/bin/target";
+    exe.build_id = "abcdef";
+    exe.symbolized = true;
     exe.symbols = {
         DsoSymbol{.start = 0x1100, .size = 0x80, .name = "main", .file = "t.c", .line = 7},
-        DsoSymbol{.start = 0x1200, .size = 0x40, .name = "work"}};
-    Dso libc{.path = "/usr/lib/x86_64-linux-gnu/libc.so.6", .symbolized = false};
+        DsoSymbol{.start = 0x1200, .size = 0x40, .name = "work", .file = "", .line = 0}};
+    exe.sources = {DsoAddressSource{.addr = 0x1110,
+                                    .frames = {{"inlined_helper", "h.h", 3}, {"main", "t.c", 7}}}};
+    Dso libc;
+    libc.path = "/usr/lib/x86_64-linux-gnu/libc.so.6";
     p.dsos = {exe, libc};
     p.mappings = {
         Mapping{.pid = 42,
@@ -144,6 +151,32 @@ inline void write_bytes(const std::string& path, const std::vector<uint8_t>& byt
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
+}
+
+struct CommandResult {
+    int status = -1;  // exit status, or 128 + signal
+    std::string out;
+    std::string err;
+};
+
+// Runs the built kprof with `args` (each shell-quoted), capturing stdout and stderr.
+inline CommandResult run_kprof(const std::vector<std::string>& args) {
+    TempDir dir;
+    std::string cmd = KPROF_BINARY;
+    for (const std::string& a : args) {
+        std::string q = "'";
+        for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        cmd += " " + q + "'";
+    }
+    cmd += " >" + dir.file("out") + " 2>" + dir.file("err") + " </dev/null";
+    const int raw = std::system(cmd.c_str());
+    CommandResult r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    const auto out = read_bytes(dir.file("out"));
+    const auto err = read_bytes(dir.file("err"));
+    r.out.assign(out.begin(), out.end());
+    r.err.assign(err.begin(), err.end());
+    return r;
 }
 
 }  // namespace kprof::test
