@@ -8,6 +8,7 @@
 #include <regex>
 #include <unordered_map>
 
+#include "analyzer/flat_map.hpp"
 #include "trace/error.hpp"
 
 namespace kprof {
@@ -37,7 +38,7 @@ struct FrameKey {
 };
 struct FrameKeyHash {
     size_t operator()(const FrameKey& k) const {
-        return mix64(k.ip * 0x9e3779b97f4a7c15ULL, k.space);
+        return U64Hash{}(k.ip ^ (k.space * 0x9e3779b97f4a7c15ULL));
     }
 };
 
@@ -76,26 +77,15 @@ class AggregatedProfile::Builder {
 
     // Adds weights (one per event) to the stack (comm, frames), merging equal stacks.
     void add(uint32_t comm, std::span<const FunctionId> frames, std::span<const uint64_t> w) {
-        uint64_t h = mix64(0x1234567ULL, comm);
-        for (FunctionId f : frames) h = mix64(h, f);
+        const uint32_t shape = intern_shape(frames);
         const size_t n_events = out_.events_.size();
-        auto [first, last] = stack_index_.equal_range(h);
-        size_t slot = std::numeric_limits<size_t>::max();
-        for (auto it = first; it != last; ++it) {
-            const auto existing = out_.frames(it->second);
-            if (out_.stack_comm_[it->second] == comm &&
-                std::equal(existing.begin(), existing.end(), frames.begin(), frames.end())) {
-                slot = it->second;
-                break;
-            }
-        }
-        if (slot == std::numeric_limits<size_t>::max()) {
-            slot = out_.stack_comm_.size();
-            out_.frames_.insert(out_.frames_.end(), frames.begin(), frames.end());
-            out_.frame_offset_.push_back(out_.frames_.size());
+        auto [it, inserted] =
+            stack_of_.try_emplace((uint64_t{shape} << 32) | comm, out_.stack_comm_.size());
+        const size_t slot = *it;
+        if (inserted) {
             out_.stack_comm_.push_back(comm);
+            out_.stack_shape_.push_back(shape);
             out_.weights_.resize(out_.weights_.size() + n_events, 0);
-            stack_index_.emplace(h, slot);
         }
         for (size_t e = 0; e < n_events; ++e) {
             out_.weights_[slot * n_events + e] += w[e];
@@ -108,8 +98,33 @@ class AggregatedProfile::Builder {
     AggregatedProfile& out_;
     std::unordered_map<std::string, FunctionId> function_ids_;
     std::unordered_map<std::string, uint32_t> comm_ids_;
-    std::unordered_multimap<uint64_t, size_t> stack_index_;
+    std::unordered_multimap<uint64_t, uint32_t> shape_index_;  // hash -> candidates
+    FlatMap<uint64_t, size_t, U64Hash> stack_of_;              // (shape, comm) -> stack
+
+    uint32_t intern_shape(std::span<const FunctionId> frames) {
+        uint64_t h = 0x1234567ULL;
+        for (FunctionId f : frames) h = mix64(h, f);
+        auto [first, last] = shape_index_.equal_range(h);
+        for (auto it = first; it != last; ++it) {
+            const auto existing = out_.shape_frames(it->second);
+            if (std::equal(existing.begin(), existing.end(), frames.begin(), frames.end()))
+                return it->second;
+        }
+        const auto shape = static_cast<uint32_t>(out_.shape_count());
+        out_.frames_.insert(out_.frames_.end(), frames.begin(), frames.end());
+        out_.frame_offset_.push_back(out_.frames_.size());
+        shape_index_.emplace(h, shape);
+        return shape;
+    }
 };
+
+std::vector<uint64_t> AggregatedProfile::shape_weights() const {
+    const size_t ev = events_.size();
+    std::vector<uint64_t> w(shape_count() * ev, 0);
+    for (size_t s = 0; s < stack_count(); ++s)
+        for (size_t e = 0; e < ev; ++e) w[stack_shape_[s] * ev + e] += weights_[s * ev + e];
+    return w;
+}
 
 int AggregatedProfile::find_event(const std::string& name) const {
     for (size_t i = 0; i < events_.size(); ++i)
@@ -136,6 +151,8 @@ AggregatedProfile AggregatedProfile::copy_header() const {
     out.events_ = events_;
     for (EventTotal& e : out.events_) e.samples = e.weight = e.unattributed = 0;
     out.functions_ = functions_;
+    out.frames_ = frames_;  // shapes are shared; unused ones weigh nothing
+    out.frame_offset_ = frame_offset_;
     out.comms_ = comms_;
     out.weight_kind_ = weight_kind_;
     out.filters_ = filters_;
@@ -148,9 +165,8 @@ AggregatedProfile AggregatedProfile::copy_header() const {
 
 void AggregatedProfile::push_stack_from(const AggregatedProfile& from, size_t stack) {
     const auto f = from.frames(stack);
-    frames_.insert(frames_.end(), f.begin(), f.end());
-    frame_offset_.push_back(frames_.size());
     stack_comm_.push_back(from.stack_comm_[stack]);
+    stack_shape_.push_back(from.stack_shape_[stack]);
     for (size_t e = 0; e < events_.size(); ++e) {
         const uint64_t w = from.weight(stack, e);
         weights_.push_back(w);
@@ -261,18 +277,47 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
         return v.empty() || std::find(v.begin(), v.end(), x) != v.end();
     };
     const uint32_t unknown_comm = builder.intern_comm("[unknown]");
-    for (const Sample& s : profile.samples) {
+    // With few comms, a dense (stack, comm, event) table beats chasing chains: one memory
+    // access per sample, which is what bounds this loop over millions of samples.
+    const size_t n_comms = out.comms_.size();
+    const size_t n_stacks = first_slot.size();
+    const bool dense = n_stacks * n_comms * n_events <= (size_t{8} << 20);
+    struct Cell {
+        uint64_t weight = 0, samples = 0;
+    };
+    std::vector<Cell> cells;
+    if (dense) cells.assign(n_stacks * n_comms * n_events, Cell{});
+    uint32_t last_tid = UINT32_MAX, last_comm = unknown_comm;  // samples come in runs
+    const std::vector<Sample>& samples = profile.samples;
+    for (size_t i = 0; i < samples.size(); ++i) {
+        const Sample& s = samples[i];
+        // The table access misses the cache; start the one of a later sample early.
+        if (dense && i + 16 < samples.size() && samples[i + 16].stack < n_stacks)
+            __builtin_prefetch(&cells[samples[i + 16].stack * n_comms * n_events]);
         if (s.event >= event_slot.size() || event_slot[s.event] < 0) continue;
-        if (s.stack >= first_slot.size()) continue;
+        if (s.stack >= n_stacks) continue;
         if (!in_time(s.time_ns)) continue;
         if (!contains(flt.cpus, s.cpu) || !contains(flt.pids, s.pid) || !contains(flt.tids, s.tid))
             continue;
-        auto it = comm_of_tid.find(s.tid);
-        const uint32_t comm = it == comm_of_tid.end() ? unknown_comm : it->second;
+        if (s.tid != last_tid) {
+            auto it = comm_of_tid.find(s.tid);
+            last_tid = s.tid;
+            last_comm = it == comm_of_tid.end() ? unknown_comm : it->second;
+        }
+        const uint32_t comm = last_comm;
         if (!flt.comms.empty()) {
             if (comm_ok.size() <= comm) comm_ok.resize(out.comms_.size(), -1);
             if (comm_ok[comm] < 0) comm_ok[comm] = comm_allowed(out.comms_[comm]) ? 1 : 0;
             if (!comm_ok[comm]) continue;
+        }
+        const uint64_t w = options.weight == WeightKind::period || count_is_period ? s.period : 1;
+        const uint64_t n = count_is_period ? s.period : 1;
+        const auto ev = static_cast<size_t>(event_slot[s.event]);
+        if (dense) {
+            Cell& c = cells[(s.stack * n_comms + comm) * n_events + ev];
+            c.weight += w;
+            c.samples += n;
+            continue;
         }
         uint32_t slot = first_slot[s.stack];
         while (slot != kNone && slots[slot].comm != comm) slot = slots[slot].next;
@@ -283,15 +328,32 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
             slot_weights.resize(slot_weights.size() + n_events, 0);
             slot_samples.resize(slot_samples.size() + n_events, 0);
         }
-        const uint64_t w = options.weight == WeightKind::period || count_is_period ? s.period : 1;
-        const size_t cell = slot * n_events + static_cast<size_t>(event_slot[s.event]);
-        slot_weights[cell] += w;
-        slot_samples[cell] += count_is_period ? s.period : 1;
+        slot_weights[slot * n_events + ev] += w;
+        slot_samples[slot * n_events + ev] += n;
+    }
+    if (dense) {
+        for (size_t stack = 0; stack < n_stacks; ++stack) {
+            for (size_t comm = 0; comm < n_comms; ++comm) {
+                const size_t base = (stack * n_comms + comm) * n_events;
+                bool any = false;
+                for (size_t e = 0; e < n_events; ++e) any = any || cells[base + e].samples != 0;
+                if (!any) continue;
+                const auto slot = static_cast<uint32_t>(slots.size());
+                slots.push_back(Slot{static_cast<StackId>(stack), static_cast<uint32_t>(comm),
+                                     first_slot[stack]});
+                first_slot[stack] = slot;
+                for (size_t e = 0; e < n_events; ++e) {
+                    slot_weights.push_back(cells[base + e].weight);
+                    slot_samples.push_back(cells[base + e].samples);
+                }
+            }
+        }
     }
 
     // Pass 2: resolve each unique frame once, then filter frames and merge stacks.
     FrameResolver resolver(profile, options.resolve);
-    std::unordered_map<FrameKey, std::pair<uint32_t, uint32_t>, FrameKeyHash> frame_cache;
+    FlatMap<FrameKey, std::pair<uint32_t, uint32_t>, FrameKeyHash> frame_cache(
+        profile.stacks.ips().size() / 4);
     std::vector<FunctionId> resolved;  // cached function lists, innermost first
     std::vector<Location> locs;
     std::vector<FunctionMatch> matches;
@@ -317,26 +379,27 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
             const bool kernel_frame = i < view.kernel_depth;
             const FrameKey key{
                 view.ips[i], kernel_frame ? 0 : ((uint64_t{view.pid} << 32) | view.generation) + 1};
-            auto [it, inserted] = frame_cache.try_emplace(key, 0, 0);
+            auto [cached, inserted] = frame_cache.try_emplace(key, {0, 0});
             if (inserted) {
                 locs.clear();
                 resolver.resolve(view, i, locs);
-                it->second.first = static_cast<uint32_t>(resolved.size());
+                const auto first = static_cast<uint32_t>(resolved.size());
                 for (const Location& loc : locs) resolved.push_back(builder.intern_function(loc));
-                it->second.second = static_cast<uint32_t>(locs.size());
+                *cached = {first, static_cast<uint32_t>(locs.size())};
             }
-            for (uint32_t k = 0; k < it->second.second; ++k)
-                stack_frames.push_back(resolved[it->second.first + k]);
+            for (uint32_t k = 0; k < cached->second; ++k)
+                stack_frames.push_back(resolved[cached->first + k]);
         }
         std::reverse(stack_frames.begin(), stack_frames.end());
 
         kept.clear();
-        for (FunctionId f : stack_frames) {
-            const bool kernel = out.functions_[f].kernel;
-            if ((flt.kernel_only && !kernel) || (flt.user_only && kernel)) continue;
-            kept.push_back(f);
+        if (flt.kernel_only || flt.user_only) {
+            for (FunctionId f : stack_frames)
+                if (out.functions_[f].kernel == flt.kernel_only) kept.push_back(f);
+            if (kept.empty()) continue;
+        } else {
+            kept.swap(stack_frames);
         }
-        if ((flt.kernel_only || flt.user_only) && kept.empty()) continue;
         if (focus_re && std::none_of(kept.begin(), kept.end(), [&](FunctionId f) {
                 return match(f, &FunctionMatch::focus, focus_re);
             }))

@@ -57,11 +57,20 @@ class AggregatedProfile {
     // The exact name (first match if several modules have it), or kNoFunction.
     FunctionId find_function(const std::string& name) const;
 
+    // A stack is a (comm, shape) pair; a shape is a unique sequence of functions. Reports
+    // that ignore the comm (graph, trees, paths) work per shape: fewer of them.
     size_t stack_count() const { return stack_comm_.size(); }
     std::span<const FunctionId> frames(size_t stack) const {  // root first
-        return {frames_.data() + frame_offset_[stack],
-                frame_offset_[stack + 1] - frame_offset_[stack]};
+        return shape_frames(stack_shape_[stack]);
     }
+    size_t shape_count() const { return frame_offset_.size() - 1; }
+    uint32_t shape(size_t stack) const { return stack_shape_[stack]; }
+    std::span<const FunctionId> shape_frames(uint32_t shape) const {  // root first
+        return {frames_.data() + frame_offset_[shape],
+                frame_offset_[shape + 1] - frame_offset_[shape]};
+    }
+    // Weight per shape, summed over its stacks: shape_count() x event_count(), row-major.
+    std::vector<uint64_t> shape_weights() const;
     uint64_t weight(size_t stack, size_t event) const {
         return weights_[stack * events_.size() + event];
     }
@@ -93,10 +102,11 @@ class AggregatedProfile {
     friend AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& options);
     std::vector<EventTotal> events_;
     std::vector<Function> functions_;
-    std::vector<FunctionId> frames_;
-    std::vector<uint64_t> frame_offset_{0};
-    std::vector<uint64_t> weights_;  // stack_count x event_count
+    std::vector<FunctionId> frames_;         // of every shape
+    std::vector<uint64_t> frame_offset_{0};  // shape -> its frames in frames_
+    std::vector<uint64_t> weights_;          // stack_count x event_count
     std::vector<uint32_t> stack_comm_;
+    std::vector<uint32_t> stack_shape_;
     std::vector<std::string> comms_;
     WeightKind weight_kind_ = WeightKind::samples;
     FilterOptions filters_;

@@ -4,6 +4,8 @@
 #include <boost/graph/strong_components.hpp>
 #include <unordered_map>
 
+#include "analyzer/flat_map.hpp"
+
 namespace kprof {
 
 CallGraph::CallGraph(const AggregatedProfile& profile)
@@ -18,29 +20,34 @@ CallGraph::CallGraph(const AggregatedProfile& profile)
     root_.assign(n * ev, 0);
     cycle_of_.assign(n, 0);
 
-    // Stamps (stack index + 1) make each function and each arc count once per stack.
+    // Work per shape (unique function sequence), whatever comms it was seen under.
+    // Stamps (shape index + 1) make each function and each arc count once per stack.
+    const std::vector<uint64_t> weights = profile.shape_weights();
     std::vector<size_t> function_stamp(n, 0);
     std::vector<size_t> arc_stamp;
-    std::unordered_map<uint64_t, ArcId> arc_ids;
-    auto add = [ev](std::vector<uint64_t>& v, size_t row, const AggregatedProfile& p, size_t s) {
-        for (size_t e = 0; e < ev; ++e) v[row * ev + e] += p.weight(s, e);
+    FlatMap<uint64_t, ArcId, U64Hash> arc_ids(profile.shape_count() * 4);
+    auto add = [ev, &weights](std::vector<uint64_t>& v, size_t row, size_t shape) {
+        for (size_t e = 0; e < ev; ++e) v[row * ev + e] += weights[shape * ev + e];
     };
-    for (size_t s = 0; s < profile.stack_count(); ++s) {
-        const auto frames = profile.frames(s);
+    for (uint32_t s = 0; s < profile.shape_count(); ++s) {
+        const auto frames = profile.shape_frames(s);
         if (frames.empty()) continue;
+        bool any = false;
+        for (size_t e = 0; e < ev; ++e) any = any || weights[s * ev + e] != 0;
+        if (!any) continue;
         const size_t stamp = s + 1;
-        add(self_, frames.back(), profile, s);
-        add(root_, frames.front(), profile, s);
+        add(self_, frames.back(), s);
+        add(root_, frames.front(), s);
         for (FunctionId f : frames) {
             if (function_stamp[f] == stamp) continue;
             function_stamp[f] = stamp;
-            add(total_, f, profile, s);
+            add(total_, f, s);
         }
         ArcId arc = 0;
         for (size_t i = 0; i + 1 < frames.size(); ++i) {
             const uint64_t key = (uint64_t{frames[i]} << 32) | frames[i + 1];
             auto [it, inserted] = arc_ids.try_emplace(key, static_cast<ArcId>(arc_ends_.size()));
-            arc = it->second;
+            arc = *it;
             if (inserted) {
                 arc_ends_.emplace_back(frames[i], frames[i + 1]);
                 arc_stamp.push_back(0);
@@ -50,10 +57,10 @@ CallGraph::CallGraph(const AggregatedProfile& profile)
             }
             if (arc_stamp[arc] == stamp) continue;
             arc_stamp[arc] = stamp;
-            add(arc_weight_, arc, profile, s);
+            add(arc_weight_, arc, s);
         }
         // The last arc ends in the leaf: that weight is the callee's self through it.
-        if (frames.size() >= 2) add(arc_self_, arc, profile, s);
+        if (frames.size() >= 2) add(arc_self_, arc, s);
     }
     for (size_t f = 0; f < n; ++f)
         for (size_t e = 0; e < ev; ++e)
@@ -93,13 +100,14 @@ void CallGraph::find_cycles() {
     cycle_total_.assign(cycles_.size() * events_, 0);
     if (cycles_.empty()) return;
     std::vector<size_t> stamp(cycles_.size(), 0);
-    for (size_t s = 0; s < profile_->stack_count(); ++s) {
-        for (FunctionId f : profile_->frames(s)) {
+    const std::vector<uint64_t> weights = profile_->shape_weights();
+    for (uint32_t s = 0; s < profile_->shape_count(); ++s) {
+        for (FunctionId f : profile_->shape_frames(s)) {
             const int c = cycle_of_[f];
             if (c == 0 || stamp[static_cast<size_t>(c - 1)] == s + 1) continue;
             stamp[static_cast<size_t>(c - 1)] = s + 1;
             for (size_t e = 0; e < events_; ++e)
-                cycle_total_[static_cast<size_t>(c - 1) * events_ + e] += profile_->weight(s, e);
+                cycle_total_[static_cast<size_t>(c - 1) * events_ + e] += weights[s * events_ + e];
         }
     }
 }

@@ -20,10 +20,13 @@ CallTree CallTree::build(const AggregatedProfile& profile, size_t event, bool in
     tree.inverted_ = inverted;
     tree.nodes_.emplace_back();
     std::unordered_map<uint64_t, TreeNodeId> child_of;  // (parent << 32 | function) -> node
-    for (size_t s = 0; s < profile.stack_count() && event < profile.event_count(); ++s) {
-        const uint64_t w = profile.weight(s, event);
+    const std::vector<uint64_t> weights =
+        event < profile.event_count() ? profile.shape_weights() : std::vector<uint64_t>{};
+    const size_t ev = profile.event_count();
+    for (uint32_t s = 0; s < profile.shape_count() && event < ev; ++s) {
+        const uint64_t w = weights[s * ev + event];
         if (w == 0) continue;
-        const auto frames = profile.frames(s);
+        const auto frames = profile.shape_frames(s);
         TreeNodeId node = 0;
         tree.nodes_[0].total += w;
         for (size_t i = 0; i < frames.size(); ++i) {
