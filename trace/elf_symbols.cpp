@@ -1,5 +1,6 @@
 #include "trace/elf_symbols.hpp"
 
+#include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -50,14 +52,24 @@ std::string dwfl_message() {
     return m != nullptr ? m : "unknown libdwfl error";
 }
 
-// A die's name as the symbol table spells it (linkage name, so C++ names match .symtab
-// and are demangled in one place at display time), else its plain name.
+// C++ names are stored demangled, as perf shows them and as imported perf script text
+// carries them, so every reader of a trace sees the same spelling.
+std::string demangle(const char* name) {
+    if (name[0] != '_' || name[1] != 'Z') return name;
+    int status = 0;
+    std::unique_ptr<char, decltype(&std::free)> out(
+        abi::__cxa_demangle(name, nullptr, nullptr, &status), &std::free);
+    return status == 0 && out != nullptr ? std::string(out.get()) : std::string(name);
+}
+
+// A die's name as the symbol table spells it (the linkage name, demangled, so that an
+// inlined C++ function reads like its out-of-line copy), else its plain name.
 std::string die_function_name(Dwarf_Die* die) {
     Dwarf_Attribute attr;
     for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name}) {
         if (dwarf_attr_integrate(die, at, &attr) != nullptr) {
             const char* s = dwarf_formstring(&attr);
-            if (s != nullptr) return s;
+            if (s != nullptr) return demangle(s);
         }
     }
     return {};
@@ -214,7 +226,8 @@ std::optional<ElfImage::Symbol> ElfImage::lookup(uint64_t vaddr) const {
     // A sized symbol must contain the address; libdwfl also offers the nearest sizeless
     // one below, which is right for assembly labels but never past a sized neighbour.
     if (sym.st_size != 0 && offset >= sym.st_size) return std::nullopt;
-    return Symbol{.name = name, .start = addr - offset - impl_->bias, .size = sym.st_size};
+    return Symbol{
+        .name = demangle(name), .start = addr - offset - impl_->bias, .size = sym.st_size};
 }
 
 bool ElfImage::has_debug_info() const {

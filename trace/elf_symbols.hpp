@@ -26,7 +26,7 @@ class ElfImage {
     // Addresses are the ELF's own virtual addresses (st_value space), whatever base the
     // image was loaded at: callers translate a process address with vaddr_of_offset().
     struct Symbol {
-        std::string name;
+        std::string name;  // demangled
         uint64_t start = 0;
         uint64_t size = 0;  // 0 for symbols the ELF gives no size (assembly labels)
     };

@@ -293,7 +293,7 @@ class Symbolizer {
             file = options_.symfs + path.substr(path.rfind('/'));
         }
         if (::stat(file.c_str(), &st) != 0) {
-            if (marked_deleted) mark_deleted(dso);
+            if (options_.symfs.empty()) mark_deleted(dso);  // gone since it was mapped
             return nullptr;
         }
         std::unique_ptr<ElfImage> image = open_elf(file);

@@ -172,6 +172,21 @@ TEST(Symbolize, AddressPastTheLastSymbolStaysUnresolved) {
     EXPECT_EQ(profile.unresolved_frames, 1u);
 }
 
+__attribute__((noinline)) int demangled_probe(int x) {
+    return x * 7 + 1;
+}
+
+TEST(Symbolize, CxxNamesAreStoredDemangled) {
+    // This test program's own C++ function, in its own (PIE) mapping.
+    Profile profile;
+    test::add_process_maps(profile, getpid());
+    const uint32_t pid = static_cast<uint32_t>(getpid());
+    const uint64_t ip = reinterpret_cast<uint64_t>(&demangled_probe) + 1;
+    add_user_stack(profile, pid, {ip});
+    symbolize_profile(profile);
+    EXPECT_EQ(name_at(profile, pid, ip), "kprof::(anonymous namespace)::demangled_probe(int)");
+}
+
 TEST(Symbolize, UnmappedAddressesCountAsUnresolvedFrames) {
     Profile profile;
     add_user_stack(profile, 4242, {0x1000, 0x2000});
@@ -452,6 +467,8 @@ TEST(Symbolize, SymfsResolvesDsosRecordedWithoutSymbols) {
     symbolize_profile(profile);
     EXPECT_EQ(name_at(profile, pid, leaf), "");
     EXPECT_EQ(frames_at(profile, pid, leaf).back().function, "[unknown]");
+    ASSERT_NE(dso_named(profile, copy), nullptr);
+    EXPECT_TRUE(dso_named(profile, copy)->deleted) << "gone at symbolization time";
 
     TempDir symfs;
     fs::copy_file(dir.path() + "/moved", symfs.path() + "/target");  // flat
