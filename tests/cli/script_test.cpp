@@ -199,5 +199,46 @@ TEST(ScriptCommand, RecoverAndErrors) {
     EXPECT_THAT(r.err, HasSubstr("nope"));
 }
 
+// Against the real thing: a perf.data recorded by perf, printed by perf script with the
+// same fields, and by kprof script through kprof's own perf.data reader. Headers must agree
+// from the pid on (perf names a thread by its comm at each sample, kprof by its last comm)
+// and kernel frame lines must be identical.
+TEST(ScriptCommand, MatchesPerfScriptOnAPerfRecording) {
+    TempDir dir;
+    const std::string data = dir.file("perf.data");
+    if (std::system(("perf record -q -a -g -e cpu-clock -F 999 -o " + data +
+                     " -- sleep 0.3 >/dev/null 2>&1")
+                        .c_str()) != 0)
+        GTEST_SKIP() << "perf record -a did not run here (perf missing or not permitted)";
+    const std::string perf_txt = dir.file("perf.txt");
+    if (std::system(("perf script -i " + data +
+                     " -F comm,pid,tid,cpu,time,period,event,ip,sym,symoff,dso >" + perf_txt +
+                     " 2>/dev/null")
+                        .c_str()) != 0)
+        GTEST_SKIP() << "perf script failed";
+    const auto bytes = test::read_bytes(perf_txt);
+    const std::string perf_out(bytes.begin(), bytes.end());
+    const auto r = run_kprof({"script", data});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto split = [](const std::string& text, bool headers) {
+        std::vector<std::string> out;
+        static const std::regex pid_on(R"( +\d+/\d+ .*$)");
+        std::istringstream in(text);
+        std::string line;
+        std::smatch m;
+        while (std::getline(in, line)) {
+            if (headers && !line.empty() && line[0] != '\t' && std::regex_search(line, m, pid_on))
+                out.push_back(m[0]);
+            if (!headers && line.find("([kernel.kallsyms])") != std::string::npos)
+                out.push_back(line);
+        }
+        return out;
+    };
+    const auto perf_headers = split(perf_out, true), kprof_headers = split(r.out, true);
+    ASSERT_FALSE(perf_headers.empty());
+    EXPECT_EQ(kprof_headers, perf_headers);
+    EXPECT_EQ(split(r.out, false), split(perf_out, false));
+}
+
 }  // namespace
 }  // namespace kprof
