@@ -19,24 +19,10 @@
 #include "trace/kallsyms.hpp"
 #include "trace/perf_reader.hpp"
 #include "trace/symbolize.hpp"
+#include "trace/text.hpp"
 
 namespace kprof {
 namespace {
-
-// Control characters from the file never reach the terminal raw.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
 
 constexpr uint32_t kSoftwareType = 1;  // PERF_TYPE_SOFTWARE
 constexpr uint64_t kDummyConfig = 9;   // PERF_COUNT_SW_DUMMY
@@ -328,7 +314,7 @@ void load_kernel_symbols(Profile& p, const perf::Recording& rec, const ImportOpt
     if (live && !rec.osrelease.empty()) {
         const std::string running = running_release();
         if (!running.empty() && running != rec.osrelease)
-            warn("the recording was made on kernel " + printable(rec.osrelease) + " but this is " +
+            warn("the recording was made on kernel " + escape_text(rec.osrelease) + " but this is " +
                  running + ": kernel symbols may be wrong; pass --kallsyms FILE from that kernel");
     }
     // KASLR: perf notes where _text was; move the snapshot's kernel image symbols there.

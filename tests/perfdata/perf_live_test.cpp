@@ -47,9 +47,9 @@ struct PerfReport {
 
 // `perf report --stdio --no-children -n --sort sym`: rows "  20.39%   158  [k] name".
 PerfReport perf_report(const std::string& file) {
-    const Output out = run("perf report -i '" + file +
-                           "' --stdio --no-children -n --sort sym -g none --no-demangle "
-                           "--percent-limit 0 2>/dev/null");
+    const Output out =
+        run("perf report -i '" + file +
+            "' --stdio --no-children -n --sort sym -g none --percent-limit 0 2>/dev/null");
     PerfReport r;
     const std::regex row(R"(^\s+([0-9.]+)%\s+([0-9]+)\s+\[(.)\]\s+(.*?)\s*$)");
     std::istringstream in(out.text);
@@ -68,6 +68,19 @@ PerfReport perf_report(const std::string& file) {
     return r;
 }
 
+// kprof stores C++ names demangled with their parameter lists ("f(int) const"); perf
+// prints them without ("f").
+std::string without_parameters(std::string name) {
+    if (name.ends_with(" const")) name.resize(name.size() - 6);
+    if (!name.ends_with(')') || name.starts_with("(")) return name;
+    int depth = 0;
+    for (size_t i = name.size(); i-- > 0;) {
+        if (name[i] == ')') ++depth;
+        if (name[i] == '(' && --depth == 0) return name.substr(0, i);
+    }
+    return name;
+}
+
 // kprof's own analysis: leaf function of every aggregated stack, inlined frames off (perf
 // report's sym column names the containing function).
 Counts kprof_self(const Profile& p, uint64_t* total) {
@@ -81,7 +94,8 @@ Counts kprof_self(const Profile& p, uint64_t* total) {
         const auto frames = a.frames(s);
         if (frames.empty()) continue;
         const Function& f = a.function(frames.back());
-        for (size_t e = 0; e < a.event_count(); ++e) c[{f.kernel, f.name}] += a.weight(s, e);
+        const std::string name = f.kernel ? f.name : without_parameters(f.name);
+        for (size_t e = 0; e < a.event_count(); ++e) c[{f.kernel, name}] += a.weight(s, e);
     }
     return c;
 }
@@ -207,8 +221,8 @@ TEST_F(PerfRecordings, MetadataEventsAndKernelStacks) {
 
 // perf script text of the same recording gives the same per-function self counts.
 TEST_F(PerfRecordings, PerfScriptTextAgreesWithPerfData) {
-    const Output script = run("perf script --no-demangle -i " + file("cc.data") + " > " +
-                              file("cc.txt") + " 2>/dev/null");
+    const Output script =
+        run("perf script -i " + file("cc.data") + " > " + file("cc.txt") + " 2>/dev/null");
     ASSERT_EQ(script.status, 0);
     const Profile text = import_perf_script(file("cc.txt"));
     EXPECT_EQ(text.meta.source_format, "perf-script");
