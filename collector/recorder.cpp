@@ -193,8 +193,10 @@ void check_limits(SamplingOptions& s, PerfSystem& sys) {
 }
 
 std::string target_description(const RecordOptions& o) {
-    if (!o.workloads.empty()) return "workload " + join(o.workloads, ",");
-    if (!o.command.empty()) return "command " + join(o.command, " ");
+    // -a with a command or workloads: the whole system, for as long as they run.
+    const std::string sys = o.system_wide ? "system while " : "";
+    if (!o.workloads.empty()) return sys + "workload " + join(o.workloads, ",");
+    if (!o.command.empty()) return sys + "command " + join(o.command, " ");
     if (!o.pids.empty()) {
         std::vector<std::string> p;
         for (pid_t pid : o.pids) p.push_back(std::to_string(pid));
@@ -285,6 +287,7 @@ void Recording::start_children(const sigset_t& child_mask) {
 
 std::vector<pid_t> Recording::event_pids() {
     std::vector<pid_t> pids;
+    if (options_.system_wide) return pids;
     for (const ChildProcess& c : children_) pids.push_back(c.pid());
     for (pid_t pid : options_.pids) {
         const std::vector<ProcThread> threads = proc_threads(pid);
@@ -358,12 +361,16 @@ void Recording::fail_writing(const Error& e) {
 RecordSummary Recording::run() {
     // Validate everything that does not need the kernel first: no process is started and
     // no file created for a command line that cannot work.
-    const int kinds = (!options_.workloads.empty()) + (!options_.command.empty()) +
-                      (!options_.pids.empty()) + (options_.system_wide ? 1 : 0);
-    if (kinds == 0)
+    const bool has_children = !options_.workloads.empty() || !options_.command.empty();
+    const int kinds =
+        (!options_.workloads.empty()) + (!options_.command.empty()) + (!options_.pids.empty());
+    if (kinds == 0 && !options_.system_wide)
         throw Error(
             "nothing to record: give --workload NAMES, -- CMD ARGS, -p PID, or -a (with -d)");
-    if (kinds > 1) throw Error("give one target only: --workload, -- CMD, -p PID or -a");
+    if (kinds > 1 || (options_.system_wide && !options_.pids.empty()))
+        throw Error(
+            "give one target only: --workload, -- CMD, -p PID or -a (-a may be combined with "
+            "a command or workloads: the whole system while they run)");
     for (const std::string& w : options_.workloads)
         if (!workloads::is_workload(w))
             throw Error("unknown workload '" + w +
@@ -377,8 +384,9 @@ RecordSummary Recording::run() {
     sampling_.events = resolve_events(options_);
     const bool task_target = !options_.system_wide;
     sampling_.inherit = task_target;
-    sampling_.enable_on_exec =
-        !children_.empty() || !options_.workloads.empty() || !options_.command.empty();
+    // Task events start counting when the held child execs; system-wide ones are simply
+    // enabled before the children are let go.
+    sampling_.enable_on_exec = has_children && !options_.system_wide;
     check_limits(sampling_, sys_);
     layout_ = sample_layout(sampling_);
     cpus_ = online_cpus();
@@ -455,6 +463,7 @@ RecordSummary Recording::run() {
     }
 
     const double cpu_before = process_cpu_seconds();
+    if (options_.system_wide) events_->enable();
     try {
         for (ChildProcess& c : children_) c.release();
     } catch (const Error&) {
@@ -464,7 +473,7 @@ RecordSummary Recording::run() {
         ::unlink(tmp.c_str());
         throw;
     }
-    if (children_.empty()) events_->enable();
+    if (!options_.system_wide && children_.empty()) events_->enable();
 
     // The loop: wake on ring watermarks, signals, or every 100 ms to keep the rings and
     // the file moving at low sample rates.

@@ -124,6 +124,18 @@ uint64_t samples_of(const Profile& p, const std::string& event) {
     return 0;
 }
 
+// `kprof workload write` running in the background until the test ends (it only has
+// to outlive the recording, however slowly a loaded machine starts it).
+struct BusyWorkload {
+    explicit BusyWorkload(const TempDir& dir)
+        : pid(spawn({KPROF_BINARY, "workload", "write", "-d", "120"}, dir.file("busy.log"))) {}
+    ~BusyWorkload() {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    }
+    pid_t pid;
+};
+
 bool skip_without_root() {
     return ::geteuid() != 0;
 }
@@ -430,9 +442,9 @@ TEST(LiveRecord, SystemWideRecordsOtherProcesses) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("sys.data");
-    const pid_t busy = spawn({KPROF_BINARY, "workload", "write", "-d", "3"}, dir.file("w.log"));
+    const BusyWorkload workload(dir);
+    const pid_t busy = workload.pid;
     RunResult r = run(kprof_record(out, {"-a", "-d", "1"}), dir);
-    finish(busy, dir.file("w.log"));
     ASSERT_EQ(r.exit_code(), 0) << r.output;
     Profile p = read_trace(out);
     EXPECT_EQ(p.meta.target, "system");
@@ -443,14 +455,29 @@ TEST(LiveRecord, SystemWideRecordsOtherProcesses) {
     EXPECT_NE(p.find_thread(1), nullptr);
 }
 
+TEST(LiveRecord, SystemWideWhileACommandRuns) {
+    REQUIRE_ROOT();
+    TempDir dir;
+    const std::string out = dir.file("sysc.data");
+    const BusyWorkload workload(dir);
+    const pid_t busy = workload.pid;
+    RunResult r = run(kprof_record(out, {"-a", "--", "/bin/sleep", "0.5"}), dir);
+    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    Profile p = read_trace(out);
+    EXPECT_EQ(p.meta.target, "system while command /bin/sleep 0.5");
+    std::set<uint32_t> pids;
+    for (const Sample& s : p.samples) pids.insert(s.pid);
+    EXPECT_TRUE(pids.count(static_cast<uint32_t>(busy))) << "other processes were not sampled";
+}
+
 TEST(LiveRecord, PidTargetRecordsThatProcess) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("pid.data");
-    const pid_t busy = spawn({KPROF_BINARY, "workload", "write", "-d", "3"}, dir.file("w.log"));
+    const BusyWorkload workload(dir);
+    const pid_t busy = workload.pid;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     RunResult r = run(kprof_record(out, {"-p", std::to_string(busy), "-d", "1"}), dir);
-    finish(busy, dir.file("w.log"));
     ASSERT_EQ(r.exit_code(), 0) << r.output;
     Profile p = read_trace(out);
     ASSERT_GT(p.samples.size(), 0u);
