@@ -134,7 +134,6 @@ TEST(Workloads, StopsOnAStopRequest) {
         const Result r = run_workload(w.name, {.duration_s = 0}, stop.get_token());
         stopper.join();
         EXPECT_TRUE(r.interrupted);
-        EXPECT_GT(r.ops, 0u);
     }
 }
 
