@@ -949,7 +949,7 @@ class TraceReader {
         if (first != profile_.stacks.size())
             d.fail("stack ids start at " + std::to_string(first) + ", expected " +
                    std::to_string(profile_.stacks.size()));
-        const uint64_t n = d.count(5);
+        const uint64_t n = d.count(4);  // an empty stack is 4 bytes
         if (n + first > UINT32_MAX) d.fail("too many stacks");
         std::vector<uint32_t> header;  // depth, kernel_depth, pid, generation per stack
         std::vector<uint64_t> ips;

@@ -55,6 +55,17 @@ TEST(TraceFormat, RoundTripKeepsEveryTable) {
     EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
+TEST(TraceFormat, EmptyStacksRoundTrip) {
+    // Samples without a call chain may intern an empty stack; many of them pack tightly.
+    TempDir dir;
+    Profile p;
+    p.events.push_back(EventDesc{.name = "cpu-clock"});
+    for (uint32_t pid = 1; pid <= 5000; ++pid) p.stacks.append({}, 0, pid, 1);
+    p.samples.push_back(Sample{.stack = 4999});
+    write_trace(dir.file("e"), p);
+    EXPECT_TRUE(read_trace(dir.file("e")) == p);
+}
+
 TEST(TraceFormat, EmptyProfileRoundTrips) {
     TempDir dir;
     const Profile p;
