@@ -38,8 +38,9 @@ Location resolve_one(const Profile& p, std::vector<uint64_t> ips, uint32_t kerne
         .ips = ips, .kernel_depth = kernel_depth, .pid = 42, .generation = generation};
     std::vector<Location> out;
     r.resolve(view, index, out);
-    EXPECT_EQ(out.size(), 1u);
-    return out.back();
+    EXPECT_FALSE(out.empty());
+    EXPECT_FALSE(out.back().inlined);
+    return out.back();  // the containing function; inlined frames come before it
 }
 
 TEST(UserResolve, FileOffsetConvention) {
@@ -54,6 +55,25 @@ TEST(UserResolve, FileOffsetConvention) {
     EXPECT_TRUE(l.resolved);
     EXPECT_FALSE(l.kernel);
     EXPECT_EQ(resolve_one(p, {0x55555555423fULL}, 0, 0).function, "work");
+}
+
+TEST(UserResolve, InlinedFramesComeFirstUnlessTurnedOff) {
+    const Profile p = user_profile();
+    const std::vector<uint64_t> ips{0x555555554110ULL};
+    const StackView view{.ips = ips, .kernel_depth = 0, .pid = 42, .generation = 1};
+    std::vector<Location> out;
+    FrameResolver(p).resolve(view, 0, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].function, "inlined_helper");
+    EXPECT_TRUE(out[0].inlined);
+    EXPECT_EQ(out[0].file, "h.h");
+    EXPECT_EQ(out[1].function, "main");
+    out.clear();
+    FrameResolver(p, ResolveOptions{.inline_frames = false}).resolve(view, 0, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].function, "main");
+    // Without inlined frames the position is where the outermost inlined call was.
+    EXPECT_EQ(out[0].line, 7u);
 }
 
 TEST(UserResolve, PastASymbolsSizeIsUnknownWithTheDsoName) {
