@@ -15,12 +15,14 @@
 #              while the workload runs), N = 999, 4999, 19999, with lost samples.
 # Environment: KPROF (binary, default build/kprof), RUNS (default 5), DUR (workload
 # seconds per overhead run, default 3), SAMPLES (analysis target, default 250000),
-# OUT (default bench/RESULTS.md), KEEP=1 keeps the scratch directory.
+# ARUNS (analysis runs, default RUNS), OUT (default bench/RESULTS.md), KEEP=1 keeps the
+# scratch directory.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 KPROF=${KPROF:-build/kprof}
 RUNS=${RUNS:-5}
+ARUNS=${ARUNS:-$RUNS}  # analysis runs (each perf report -g of 250k samples takes a minute)
 DUR=${DUR:-3}
 SAMPLES=${SAMPLES:-250000}
 OUT=${OUT:-bench/RESULTS.md}
@@ -91,8 +93,8 @@ PERF_REPORT=(perf report -i "$BIG" --stdio -g)
 KPROF_DATA=("$KPROF" report "$BIG" --callgraph)
 KPROF_TRACE=("$KPROF" report "$TRACE" --callgraph)
 : >"$WORK/perf.t"; : >"$WORK/kdata.t"; : >"$WORK/ktrace.t"
-for ((i = 1; i <= RUNS; i++)); do
-  echo "perf_compare: analysis run $i/$RUNS" >&2
+for ((i = 1; i <= ARUNS; i++)); do
+  echo "perf_compare: analysis run $i/$ARUNS" >&2
   # Alternating, so drifts of the machine hit all three alike.
   timed "$WORK/perf.t" "${PERF_REPORT[@]}" || note "perf report failed: $(tail -1 "$WORK/err.out")"
   timed "$WORK/kdata.t" "${KPROF_DATA[@]}" ||
@@ -138,8 +140,9 @@ overhead_kprof() {  # N -> "ops lost"
   local ops; ops=$(run_workload) || ops=n/a
   wait $pid || { echo "n/a n/a"; return; }
   local lost
+  # kprof info: the "total" row of its "lost and throttled" table (lost records, samples).
   lost=$("$KPROF" info "$WORK/ov.kprof" 2>/dev/null |
-    awk 'tolower($0) ~ /lost/ {for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+$/) {s+=$i; break}} END {print s+0}')
+    awk '/lost and throttled/ {t=1} t && $1=="total" {l=$2+$3} END {print l+0}')
   echo "$ops $lost"
 }
 declare -A OPS LOST
@@ -159,8 +162,7 @@ if grep -q "n/a" "$WORK/kprof.999"; then
 fi
 kprof_trace_bps=
 if [ -s "$WORK/ov.kprof" ]; then
-  kprof_rec_samples=$("$KPROF" info "$WORK/ov.kprof" 2>/dev/null |
-    awk 'tolower($1) ~ /^samples/ {for (i=2;i<=NF;i++) if ($i ~ /^[0-9]+$/) {print $i; exit}}')
+  kprof_rec_samples=$("$KPROF" info "$WORK/ov.kprof" 2>/dev/null | awk '$1=="total" {print $NF; exit}')
   [ -n "$kprof_rec_samples" ] &&
     kprof_trace_bps=$(awk -v b="$(stat -c %s "$WORK/ov.kprof")" -v s="$kprof_rec_samples" \
       'BEGIN {if (s>0) printf "%.1f", b/s}')
@@ -172,7 +174,7 @@ trace_bps=$(awk -v b="${trace_bytes:-0}" -v s="$big_samples" 'BEGIN {if (s>0 && 
 {
   echo "# kprof vs perf — measured figures"
   echo
-  echo "Written by \`bash bench/perf_compare.sh\` (issue 6). Medians of $RUNS alternating runs."
+  echo "Written by \`bash bench/perf_compare.sh\` (issue 6). Medians of $ARUNS (analysis) and $RUNS (overhead) alternating runs."
   echo
   echo "| machine | |"
   echo "|---|---|"
