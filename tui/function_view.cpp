@@ -1,7 +1,6 @@
 #include "tui/function_view.hpp"
 
 #include <algorithm>
-#include <map>
 
 #include "tui/text.hpp"
 
@@ -13,22 +12,41 @@ namespace {
 std::vector<FunctionView::Line> outside_arcs(const CallGraph& g,
                                              const std::vector<FunctionId>& members, size_t ev,
                                              bool callers, FunctionView::LineKind kind) {
-    std::map<FunctionId, FunctionView::Line> sum;
-    auto inside = [&](FunctionId f) {
-        return std::find(members.begin(), members.end(), f) != members.end();
-    };
-    for (FunctionId m : members)
-        for (const Arc& a : callers ? g.callers(m, ev) : g.callees(m, ev)) {
-            const FunctionId other = callers ? a.caller : a.callee;
-            if (inside(other)) continue;
-            FunctionView::Line& l = sum[other];
-            l.kind = kind;
-            l.function = other;
-            l.weight += g.arc_weight(a.id, ev);
-            l.self += g.arc_self(a.id, ev);
+    // Cycles of random-looking graphs can have thousands of members: flat arrays indexed
+    // by function rather than maps.
+    std::vector<bool> inside(g.function_count(), false);
+    for (FunctionId m : members) inside[m] = true;
+    std::vector<uint64_t> weight(g.function_count(), 0), self(g.function_count(), 0);
+    std::vector<bool> listed(g.function_count(), false);
+    std::vector<FunctionId> touched;
+    for (FunctionId m : members) {
+        auto add = [&](FunctionId other, ArcId arc) {
+            if (inside[other]) return;
+            if (!listed[other]) {
+                listed[other] = true;
+                touched.push_back(other);
+            }
+            weight[other] += g.arc_weight(arc, ev);
+            self[other] += g.arc_self(arc, ev);
+        };
+        // The graph's edges directly: callers()/callees() sort, which is wasted here.
+        if (callers) {
+            for (auto [e, end] = boost::in_edges(m, g.graph()); e != end; ++e)
+                add(static_cast<FunctionId>(boost::source(*e, g.graph())), g.graph()[*e].arc);
+        } else {
+            for (auto [e, end] = boost::out_edges(m, g.graph()); e != end; ++e)
+                add(static_cast<FunctionId>(boost::target(*e, g.graph())), g.graph()[*e].arc);
         }
+    }
     std::vector<FunctionView::Line> out;
-    for (auto& [f, l] : sum) out.push_back(l);
+    for (FunctionId f : touched) {
+        FunctionView::Line l;
+        l.kind = kind;
+        l.function = f;
+        l.weight = weight[f];
+        l.self = self[f];
+        out.push_back(std::move(l));
+    }
     std::stable_sort(out.begin(), out.end(),
                      [](const auto& a, const auto& b) { return a.weight > b.weight; });
     return out;

@@ -14,22 +14,19 @@ Session::Session(Profile profile, std::string trace_name, const AggregateOptions
             event_ = i;
             break;
         }
-    rebuild();
+    base_graph_ = std::make_unique<CallGraph>(base_);
 }
 
 Session::~Session() = default;
 
-void Session::rebuild() {
-    graph_ = std::make_unique<CallGraph>(aggregated());
+void Session::reset_trees() {
     top_down_.reset();
     bottom_up_.reset();
 }
 
-const CallTree& Session::tree(bool inverted) {
+LazyTree& Session::tree(bool inverted) {
     auto& slot = inverted ? bottom_up_ : top_down_;
-    if (!slot)
-        slot = std::make_unique<CallTree>(inverted ? CallTree::bottom_up(aggregated(), event_)
-                                                   : CallTree::top_down(aggregated(), event_));
+    if (!slot) slot = std::make_unique<LazyTree>(aggregated(), event_, inverted);
     return *slot;
 }
 
@@ -43,8 +40,7 @@ bool Session::next_event() {
     if (n < 2) return false;
     event_ = (event_ + 1) % n;
     // Trees are per event; the graph holds every event.
-    top_down_.reset();
-    bottom_up_.reset();
+    reset_trees();
     return true;
 }
 
@@ -52,8 +48,7 @@ bool Session::select_event(std::string_view name) {
     const int i = base_.find_event(std::string(name));
     if (i < 0) return false;
     event_ = static_cast<size_t>(i);
-    top_down_.reset();
-    bottom_up_.reset();
+    reset_trees();
     return true;
 }
 
@@ -63,17 +58,20 @@ uint64_t Session::total_weight() const {
 
 void Session::focus(FunctionId function) {
     // Focus is always taken from the whole trace, so f on another function replaces it.
+    // The trees and the old focused graph point into the old aggregation: drop them first.
+    reset_trees();
+    focused_graph_.reset();
     focused_ = std::make_unique<AggregatedProfile>(base_.focus_on(function));
+    focused_graph_ = std::make_unique<CallGraph>(*focused_);
     focus_ = function;
-    rebuild();
 }
 
 void Session::clear_focus() {
     if (!focus_) return;
     focus_.reset();
-    // The old graph points into the focused aggregation: free it only after the rebuild.
-    const std::unique_ptr<AggregatedProfile> old = std::move(focused_);
-    rebuild();
+    reset_trees();
+    focused_graph_.reset();
+    focused_.reset();
 }
 
 std::string Session::name(FunctionId function) const {

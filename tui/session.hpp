@@ -12,8 +12,8 @@
 
 #include "analyzer/aggregate.hpp"
 #include "analyzer/call_graph.hpp"
-#include "analyzer/tree.hpp"
 #include "trace/profile.hpp"
+#include "tui/lazy_tree.hpp"
 #include "tui/view.hpp"
 
 namespace kprof::tui {
@@ -31,9 +31,10 @@ class Session {
 
     // The aggregation and call graph of the current focus (the whole trace without one).
     const AggregatedProfile& aggregated() const { return focused_ ? *focused_ : base_; }
-    const CallGraph& graph() const { return *graph_; }
-    // Call trees of the current event and focus, built on first use.
-    const CallTree& tree(bool inverted);
+    const CallGraph& graph() const { return focused_graph_ ? *focused_graph_ : *base_graph_; }
+    // Call trees of the current event and focus, made on first use and grown as views
+    // expand them (shared by the tree and flame views).
+    LazyTree& tree(bool inverted);
 
     // Index into aggregated().events().
     size_t event() const { return event_; }
@@ -64,14 +65,15 @@ class Session {
     std::string filter_description() const;
 
   private:
-    void rebuild();
+    void reset_trees();
 
     Profile profile_;
     std::string trace_name_;
     AggregatedProfile base_;
     std::unique_ptr<AggregatedProfile> focused_;
-    std::unique_ptr<CallGraph> graph_;
-    std::unique_ptr<CallTree> top_down_, bottom_up_;
+    std::unique_ptr<CallGraph> base_graph_;     // kept: clearing the focus is instant
+    std::unique_ptr<CallGraph> focused_graph_;  // of focused_
+    std::unique_ptr<LazyTree> top_down_, bottom_up_;
     size_t event_ = 0;
     std::optional<FunctionId> focus_;
     bool collapse_cycles_ = false;

@@ -1,5 +1,7 @@
 #include "tui/text.hpp"
 
+#include "trace/text.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -31,26 +33,7 @@ size_t prefix_bytes(std::string_view s, size_t columns) {
 }  // namespace
 
 std::string escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < text.size();) {
-        const size_t n = utf8_length(text, i);
-        const auto b = static_cast<unsigned char>(text[i]);
-        if (n == 0) {
-            out += '?';
-            ++i;
-            continue;
-        }
-        const bool c0 = n == 1 && (b < 0x20 || b == 0x7f);
-        // C1 controls U+0080..U+009F are encoded as C2 80..C2 9F.
-        const bool c1 = n == 2 && b == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0;
-        if (c0 || c1)
-            out += '?';
-        else
-            out.append(text.substr(i, n));
-        i += n;
-    }
-    return out;
+    return text_is_safe(text) ? std::string(text) : escape_text(text);
 }
 
 size_t display_width(std::string_view text) {

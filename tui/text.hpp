@@ -9,8 +9,9 @@
 
 namespace kprof::tui {
 
-// Replaces control characters (C0, DEL, C1) and invalid UTF-8 with '?', so a symbol or
-// comm from a trace can never move the cursor or change the terminal's state.
+// kprof's escaping of outside text (trace/text.hpp): control characters and invalid
+// UTF-8 become visible escapes, so a symbol or comm from a trace can never move the
+// cursor or change the terminal's state.
 std::string escape(std::string_view text);
 
 // Columns the text takes: one per code point (names are ASCII in practice; wide CJK

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analyzer/paths.hpp"
 #include "tui/text.hpp"
 
 namespace kprof::tui {
@@ -13,7 +14,7 @@ TreeView::TreeView(Session& session, bool inverted) : session_(session), inverte
 void TreeView::reset_tree() {
     tree_ = &session_.tree(inverted_);
     expanded_.assign(tree_->size(), false);
-    expanded_[CallTree::root()] = true;
+    set_expanded(LazyTree::root(), true);
     flatten(std::nullopt);
     cursor_.set(0, visible_.size());
 }
@@ -41,79 +42,89 @@ std::optional<FunctionRef> TreeView::current_function() const {
     return f;
 }
 
-void TreeView::flatten(std::optional<TreeNodeId> keep) {
+void TreeView::set_expanded(LazyNodeId node, bool on) {
+    if (on) tree_->children(node);  // make the children before showing them
+    if (expanded_.size() < tree_->size()) expanded_.resize(tree_->size(), false);
+    expanded_[node] = on;
+}
+
+void TreeView::flatten(std::optional<LazyNodeId> keep) {
     visible_.clear();
     // Depth-first over expanded nodes; the root (all samples) is not shown.
-    std::vector<TreeNodeId> stack;
-    const auto& root_children = tree_->node(CallTree::root()).children;
+    std::vector<LazyNodeId> stack;
+    const auto& root_children = tree_->children(LazyTree::root());
     for (auto it = root_children.rbegin(); it != root_children.rend(); ++it) stack.push_back(*it);
     while (!stack.empty()) {
-        const TreeNodeId n = stack.back();
+        const LazyNodeId n = stack.back();
         stack.pop_back();
         visible_.push_back(n);
-        if (!expanded_[n]) continue;
+        if (!expanded(n)) continue;
         const auto& ch = tree_->node(n).children;
         for (auto it = ch.rbegin(); it != ch.rend(); ++it) stack.push_back(*it);
     }
+    if (expanded_.size() < tree_->size()) expanded_.resize(tree_->size(), false);
     if (keep) select(*keep);
 }
 
-void TreeView::select(TreeNodeId node) {
+void TreeView::select(LazyNodeId node) {
     const auto it = std::find(visible_.begin(), visible_.end(), node);
     if (it != visible_.end())
         cursor_.set(static_cast<size_t>(it - visible_.begin()), visible_.size());
 }
 
-void TreeView::expand(TreeNodeId node, bool on) {
-    if (node >= expanded_.size() || expanded_[node] == on) return;
-    expanded_[node] = on;
+void TreeView::expand(LazyNodeId node, bool on) {
+    if (expanded(node) == on || (on && !tree_->has_children(node))) return;
+    set_expanded(node, on);
     const auto keep = visible_.empty() ? std::nullopt : std::optional(visible_[cursor_.cursor()]);
     flatten(keep);
 }
 
-void TreeView::expand_hottest(TreeNodeId node) {
+void TreeView::expand_hottest(LazyNodeId node) {
     // Children are heaviest first: follow the first child down to a leaf.
-    for (TreeNodeId n = node;; n = tree_->node(n).children.front()) {
-        expanded_[n] = true;
-        if (tree_->node(n).children.empty()) break;
-    }
+    for (LazyNodeId n = node; tree_->has_children(n); n = tree_->node(n).children.front())
+        set_expanded(n, true);
     flatten(node);
 }
 
 bool TreeView::reveal(FunctionId function) {
-    TreeNodeId best = CallTree::root();
-    uint64_t best_total = 0;
-    for (TreeNodeId n = 1; n < tree_->size(); ++n)
-        if (tree_->node(n).function == function && tree_->node(n).total > best_total) {
-            best = n;
-            best_total = tree_->node(n).total;
-        }
-    if (best == CallTree::root()) return false;
-    for (TreeNodeId n : tree_->path_to(best))
-        if (n != best) expanded_[n] = true;
-    flatten(best);
+    LazyNodeId found = LazyTree::root();
+    if (inverted_) {
+        for (LazyNodeId c : tree_->children(LazyTree::root()))
+            if (tree_->node(c).function == function) found = c;
+    } else {
+        // The hottest path to the function (analyzer/paths.hpp) leads to its node.
+        const auto paths = hottest_paths(session_.aggregated(), function,
+                                         PathOptions{.event = session_.event(), .limit = 1});
+        if (!paths.empty()) found = tree_->find_path(paths.front().frames);
+        if (found != LazyTree::root() && tree_->node(found).function != function)
+            found = LazyTree::root();
+    }
+    if (found == LazyTree::root()) return false;
+    for (LazyNodeId n : tree_->path_to(found))
+        if (n != found) set_expanded(n, true);
+    flatten(found);
     return true;
 }
 
 Action TreeView::handle(const Key& key) {
     if (cursor_.navigate(key, visible_.size())) return Action::handled();
     if (visible_.empty()) return Action::ignored();
-    const TreeNodeId n = visible_[cursor_.cursor()];
-    const TreeNode& node = tree_->node(n);
-    const bool has_children = !node.children.empty();
+    const LazyNodeId n = visible_[cursor_.cursor()];
+    const LazyTree::Node& node = tree_->node(n);
+    const bool has_children = tree_->has_children(n);
     switch (key.code) {
         case KeyCode::enter:
-            if (has_children) expand(n, !expanded_[n]);
+            if (has_children) expand(n, !expanded(n));
             return Action::handled();
         case KeyCode::right:
             expand(n, true);
             return Action::handled();
         case KeyCode::left:
-            if (has_children && expanded_[n]) {
+            if (has_children && expanded(n)) {
                 expand(n, false);
                 return Action::handled();
             }
-            if (node.parent != CallTree::root()) {
+            if (node.parent != LazyTree::root()) {
                 select(node.parent);
                 return Action::handled();
             }
@@ -123,7 +134,7 @@ Action TreeView::handle(const Key& key) {
             const size_t i = cursor_.top() + static_cast<size_t>(key.row);
             if (i >= visible_.size()) return Action::handled();
             if (i == cursor_.cursor())
-                expand(visible_[i], !expanded_[visible_[i]]);
+                expand(visible_[i], !expanded(visible_[i]));
             else
                 cursor_.set(i, visible_.size());
             return Action::handled();
@@ -178,7 +189,7 @@ std::vector<Row> TreeView::rows(const Viewport& vp) {
           Style::header}}});
     for (size_t i = cursor_.top();
          i < visible_.size() && out.size() < static_cast<size_t>(vp.height); ++i) {
-        const TreeNode& node = tree_->node(visible_[i]);
+        const LazyTree::Node& node = tree_->node(visible_[i]);
         Row r;
         r.selected = i == cursor_.cursor();
         r.spans.push_back({fit_right(format_percent(node.total / total), 7) +
@@ -187,9 +198,9 @@ std::vector<Row> TreeView::rows(const Viewport& vp) {
                            Style::normal});
         // Deep stacks would push names off the screen: cap the indent.
         const size_t indent = std::min<size_t>(2 * (node.depth - 1), width / 2);
-        const char* glyph = node.children.empty()    ? gl.tree_leaf
-                            : expanded_[visible_[i]] ? gl.tree_open
-                                                     : gl.tree_closed;
+        const char* glyph = !tree_->has_children(visible_[i]) ? gl.tree_leaf
+                            : expanded(visible_[i])           ? gl.tree_open
+                                                              : gl.tree_closed;
         const size_t used = 24 + indent + 2;
         const size_t name_width = width > used ? width - used : 1;
         const bool kernel = node.function != kNoFunction && session_.function(node.function).kernel;

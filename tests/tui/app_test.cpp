@@ -1,5 +1,7 @@
 #include "tui/app.hpp"
 
+#include "trace/text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -248,9 +250,12 @@ TEST(InfoView, ShowsMetadataEventsLossesAndFilters) {
 }
 
 TEST(Text, EscapeFitAndFormats) {
-    EXPECT_EQ(escape("a\x1b[31mb\x7f\xc2\x9b"), "a?[31mb??");
+    for (const char* evil : {"a\x1b[31mb", "del\x7f", "csi\xc2\x9b", "bad\xff", "nl\n"}) {
+        const std::string e = escape(evil);
+        EXPECT_EQ(e, escape_text(evil));
+        for (unsigned char c : e) EXPECT_TRUE(c >= 0x20 && c != 0x7f && c != 0xff) << e;
+    }
     EXPECT_EQ(escape("caf\xc3\xa9"), "caf\xc3\xa9");
-    EXPECT_EQ(escape("bad\xff"), "bad?");
     EXPECT_EQ(display_width("caf\xc3\xa9"), 4u);
     EXPECT_EQ(fit("abcdef", 4, false), "abc~");
     EXPECT_EQ(fit("abcdef", 4, true), "abc\u2026");

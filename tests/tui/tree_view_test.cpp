@@ -72,7 +72,7 @@ TEST(TreeView, InvertShowsLeafFunctionsFirst) {
     ASSERT_FALSE(v.visible().empty());
     uint64_t prev = UINT64_MAX;
     for (size_t i = 0; i < v.visible().size(); ++i) {
-        const TreeNode& n = v.tree().node(v.visible()[i]);
+        const auto& n = v.tree().node(v.visible()[i]);
         EXPECT_LE(n.total, prev);
         prev = n.total;
         // Bottom-up roots are where samples were taken: a root's total is the function's

@@ -78,7 +78,7 @@ class Terminal {
     explicit Terminal(const TerminalOptions& options) {
         install_handlers();
         // Escape must not wait a second for a possible escape sequence.
-        set_escdelay(25);
+        set_escdelay(100);
         screen_ = newterm(nullptr, stdout, stdin);
         if (screen_ == nullptr)
             throw Error("cannot drive this terminal (TERM=" +
