@@ -13,22 +13,14 @@
 
 #include "analyzer/flame.hpp"
 #include "analyzer/tree.hpp"
+#include "trace/text.hpp"
 
 namespace kprof {
 namespace {
 
 // Names come from the traced system: never let control characters reach a terminal.
 std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f)
-            out += fmt::format("\\x{:02x}", u);
-        else
-            out += c;
-    }
-    return out;
+    return escape_text(s);  // C0/C1 controls, DEL, bidi overrides and invalid UTF-8
 }
 
 double percent(uint64_t part, uint64_t whole) {
@@ -338,7 +330,7 @@ void write_json(std::ostream& out, const CallGraph& g, const ReportOptions& o) {
     // Readable and compact: the top level indented, one node, edge or cycle per line.
     // Invalid UTF-8 in symbol names is replaced rather than aborting the dump.
     const auto dump = [](const Json& v) {
-        return v.dump(-1, ' ', false, Json::error_handler_t::replace);
+        return v.dump(-1, ' ', true, Json::error_handler_t::replace);
     };
     out << "{\n";
     bool first = true;
