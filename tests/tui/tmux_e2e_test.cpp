@@ -67,7 +67,8 @@ class Tmux {
         run("tmux -L " + socket_ + " " + args + " 2>&1", &out);
         return out;
     }
-    void keys(const std::string& keys) const { tmux("send-keys -t e2e " + keys); }
+    // One key name per call ("Enter", "BSpace", "?"), quoted: '?' is a shell glob.
+    void keys(const std::string& key) const { tmux("send-keys -t e2e " + quote(key)); }
     void type(const std::string& text) const { tmux("send-keys -t e2e -l " + quote(text)); }
     void line(const std::string& command) const {
         type(command);
