@@ -195,8 +195,10 @@ void write_butterfly(std::ostream& out, const CallGraph& g,
     if (o.event >= p.event_count()) return;
     const size_t ev = o.event;
     const uint64_t total = g.total_weight(ev);
+    bool any = false;
     for (FunctionId f : functions) {
         if (!g.present(f) || g.total(f, ev) == 0) continue;
+        any = true;
         const uint64_t ft = g.total(f, ev), fs = g.self(f, ev);
         auto line = [&](uint64_t w, const std::string& name) {
             if (percent(w, ft) < o.percent_limit) return;
@@ -223,6 +225,7 @@ void write_butterfly(std::ostream& out, const CallGraph& g,
             if (fs) line(fs, "<self>");
         }
     }
+    if (!any) out << "\n  (no weight in this event)\n";
 }
 
 void write_tree(std::ostream& out, const AggregatedProfile& p, const ReportOptions& o) {

@@ -84,11 +84,13 @@ int cmd_report(int argc, char** argv) {
     cli.add_option("--weight", weight, "samples (count) or period (summed sample periods)")
         ->check(CLI::IsMember({"samples", "period"}));
     cli.add_option("-e,--event", flt.events, "only this event (repeatable; default all)")
+        ->allow_extra_args(false)
         ->type_name("NAME");
     cli.add_option("--cpu", cpus, "only these CPUs, e.g. 0,2-3")->type_name("LIST");
     cli.add_option("--pid", pids, "only these process ids, e.g. 42,43")->type_name("LIST");
     cli.add_option("--tid", tids, "only these thread ids")->type_name("LIST");
     cli.add_option("--comm", flt.comms, "only threads with this name (repeatable)")
+        ->allow_extra_args(false)
         ->type_name("NAME");
     cli.add_option("--time", time_spec,
                    "only samples in START,END seconds from the start, or percent slices 10%,20%")
