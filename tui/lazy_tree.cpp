@@ -1,7 +1,6 @@
 #include "tui/lazy_tree.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 
 namespace kprof::tui {
 
@@ -30,28 +29,32 @@ FunctionId LazyTree::frame_at(size_t stack, uint32_t depth) const {
 const std::vector<LazyNodeId>& LazyTree::children(LazyNodeId id) {
     if (nodes_[id].built) return nodes_[id].children;
     const uint32_t depth = nodes_[id].depth;  // frames[depth] is the child's function
-    std::unordered_map<FunctionId, LazyNodeId> child_of;
+    // Function -> its child node, in a flat table (reset below) rather than a hash map.
+    child_of_.resize(profile_->functions().size(), root());
     std::vector<uint32_t> mine = std::move(stacks_[id]);
     stacks_[id] = {};
     std::vector<LazyNodeId> kids;
     for (uint32_t s : mine) {
         const FunctionId f = frame_at(s, depth);
         if (f == kNoFunction) continue;  // ends at this node: its self weight
-        auto [it, inserted] = child_of.try_emplace(f, static_cast<LazyNodeId>(nodes_.size()));
-        if (inserted) {
+        LazyNodeId& slot = child_of_[f];
+        if (slot == root()) {
+            slot = static_cast<LazyNodeId>(nodes_.size());
             Node child;
             child.function = f;
             child.parent = id;
             child.depth = depth + 1;
             nodes_.push_back(std::move(child));
             stacks_.emplace_back();
-            kids.push_back(it->second);
+            kids.push_back(slot);
         }
-        Node& c = nodes_[it->second];
+        const LazyNodeId child = slot;
+        Node& c = nodes_[child];
         c.total += weight_[s];
         if (profile_->frames(s).size() == depth + 1) c.self += weight_[s];
-        stacks_[it->second].push_back(s);
+        stacks_[child].push_back(s);
     }
+    for (LazyNodeId k : kids) child_of_[nodes_[k].function] = root();
     std::sort(kids.begin(), kids.end(), [&](LazyNodeId a, LazyNodeId b) {
         const Node &na = nodes_[a], &nb = nodes_[b];
         if (na.total != nb.total) return na.total > nb.total;

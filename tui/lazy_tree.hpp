@@ -59,7 +59,8 @@ class LazyTree {
     // Unique stacks through each unbuilt node (each stack is in exactly one such list:
     // building a node hands its list out to its children).
     std::vector<std::vector<uint32_t>> stacks_;
-    std::vector<uint64_t> weight_;  // per aggregated stack, of the event
+    std::vector<uint64_t> weight_;      // per aggregated stack, of the event
+    std::vector<LazyNodeId> child_of_;  // scratch for children(): root() = none
 };
 
 }  // namespace kprof::tui
