@@ -438,9 +438,9 @@ RecordSummary Recording::run() {
              "'sysctl kernel.kptr_restrict=0'");
     }
 
-    const uint64_t start_mono = clock_ns(CLOCK_MONOTONIC);
+    const uint64_t prepared = clock_ns(CLOCK_MONOTONIC);
     meta.start_time_ns = clock_ns(CLOCK_REALTIME);
-    meta.first_sample_ns = start_mono;
+    meta.first_sample_ns = prepared;
     // Only now, with every event open, the output file appears. The metadata and symbol
     // snapshot go out first, so a recording cut short is recovered with names (and a full
     // disk shows up before the target even starts).
@@ -450,8 +450,6 @@ RecordSummary Recording::run() {
     } catch (const Error& e) {
         fail_writing(e);
     }
-
-    if (!options_.pids.empty() || options_.system_wide) synthesize_from_proc(builder, start_mono);
     for (size_t i = 0; i < children_.size(); ++i) {
         const ChildProcess& c = children_[i];
         const std::string& path = c.argv()[0];
@@ -459,11 +457,18 @@ RecordSummary Recording::run() {
         builder.add_thread(static_cast<uint32_t>(c.pid()), static_cast<uint32_t>(c.pid()),
                            static_cast<uint32_t>(::getpid()),
                            path.substr(slash == std::string::npos ? 0 : slash + 1).substr(0, 15),
-                           start_mono);
+                           prepared);
     }
 
+    // The recording proper starts here: -d counts from now, however long the set-up took.
     const double cpu_before = process_cpu_seconds();
-    if (options_.system_wide) events_->enable();
+    const uint64_t start_mono = clock_ns(CLOCK_MONOTONIC);
+    meta.start_time_ns = clock_ns(CLOCK_REALTIME);
+    meta.first_sample_ns = start_mono;
+    if (options_.system_wide || children_.empty()) events_->enable();
+    // Existing processes are read from /proc after the events are on, so a process born
+    // meanwhile is caught by the scan or by its FORK/COMM records.
+    if (!options_.pids.empty() || options_.system_wide) synthesize_from_proc(builder, start_mono);
     try {
         for (ChildProcess& c : children_) c.release();
     } catch (const Error&) {
@@ -473,7 +478,6 @@ RecordSummary Recording::run() {
         ::unlink(tmp.c_str());
         throw;
     }
-    if (!options_.system_wide && children_.empty()) events_->enable();
 
     // The loop: wake on ring watermarks, signals, or every 100 ms to keep the rings and
     // the file moving at low sample rates.
