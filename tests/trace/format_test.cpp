@@ -410,5 +410,65 @@ TEST(TraceFormat, RandomBytesAfterAValidHeaderNeverCrash) {
     }
 }
 
+// Mutations behind valid checksums reach every decoder: whatever they decode to, the
+// reader either rejects it with a TraceError or returns a profile whose ids all resolve.
+TEST(TraceFormat, MutatedPayloadsBehindValidChecksums) {
+    TempDir dir;
+    write_trace(dir.file("m"), make_profile({.samples = 200, .stacks = 20}));
+    const std::vector<uint8_t> full = read_bytes(dir.file("m"));
+    std::vector<std::pair<uint32_t, std::vector<uint8_t>>> chunks;
+    const std::vector<size_t> bounds = chunk_offsets(full);
+    for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+        const uint8_t* h = full.data() + bounds[i];
+        uint32_t type = 0;
+        uint64_t psize = 0, rsize = 0;
+        for (int k = 3; k >= 0; --k) type = (type << 8) | h[4 + k];
+        for (int k = 7; k >= 0; --k) psize = (psize << 8) | h[8 + k];
+        for (int k = 7; k >= 0; --k) rsize = (rsize << 8) | h[16 + k];
+        std::vector<uint8_t> raw(rsize);
+        ASSERT_EQ(ZSTD_decompress(raw.data(), raw.size(), h + 32, psize), rsize);
+        chunks.emplace_back(type, std::move(raw));
+    }
+    ASSERT_NO_THROW(read_trace_bytes(forge(chunks), "forged", {.recover = true}));
+    std::mt19937 rng(11);
+    size_t accepted = 0;
+    for (int round = 0; round < 1500; ++round) {
+        auto mutated = chunks;
+        auto& raw = mutated[rng() % mutated.size()].second;
+        for (int n = 1 + static_cast<int>(rng() % 3); n > 0 && !raw.empty(); --n) {
+            const size_t at = rng() % raw.size();
+            switch (rng() % 3) {
+                case 0:
+                    raw[at] = static_cast<uint8_t>(rng());
+                    break;
+                case 1:
+                    raw[at] = 0xff;
+                    break;
+                default:
+                    raw.erase(raw.begin() + static_cast<ptrdiff_t>(at));
+                    break;
+            }
+        }
+        if (raw.empty()) raw.push_back(0);
+        try {
+            const Profile p = read_trace_bytes(forge(mutated), "mutated", {.recover = true});
+            ++accepted;
+            for (const Sample& s : p.samples) {
+                ASSERT_LT(s.stack, p.stacks.size());
+                ASSERT_LT(s.event, p.events.size());
+            }
+            for (const Mapping& m : p.mappings)
+                ASSERT_TRUE(m.dso == kNoDso || m.dso < p.dsos.size());
+            for (StackId id = 0; id < p.stacks.size(); ++id) {
+                const StackView v = p.stacks.get(id);
+                ASSERT_LE(v.kernel_depth, v.ips.size());
+                ASSERT_LE(v.ips.size(), kMaxStackDepth);
+            }
+        } catch (const TraceError&) {
+        }
+    }
+    EXPECT_GT(accepted, 0u);  // some mutations (a changed name) are still valid traces
+}
+
 }  // namespace
 }  // namespace kprof
