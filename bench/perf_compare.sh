@@ -39,6 +39,8 @@ fi
 KPROF=$(realpath "$KPROF")
 [ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 
+# Other work on the machine skews every figure: the table shows how busy it was.
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d /tmp/kprof-bench-XXXXXX)
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 NOTES=()
@@ -181,6 +183,7 @@ trace_bps=$(awk -v b="${trace_bytes:-0}" -v s="$big_samples" 'BEGIN {if (s>0 && 
   echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
   echo "| host | $(uname -n), $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1) |"
   echo "| kernel | $(uname -r) |"
+  echo "| load average at start | $LOAD_AT_START |"
   echo "| perf | $(perf --version) |"
   echo "| kprof | $("$KPROF" --version) ($KPROF) |"
   echo
@@ -222,7 +225,9 @@ trace_bps=$(awk -v b="${trace_bytes:-0}" -v s="$big_samples" 'BEGIN {if (s>0 && 
   echo
   echo "## Targets"
   echo
-  t1=$(ratio "$perf_s" "$kdata_s"); t2=$(ratio "$perf_bps" "$trace_bps")
+  # Unrounded ratios, so "missed by" is right for ratios below 1 too.
+  t1=$(awk -v a="$perf_s" -v b="$kdata_s" 'BEGIN {if (a+0>0 && b+0>0) printf "%.3g", a/b; else print "n/a"}')
+  t2=$(awk -v a="$perf_bps" -v b="$trace_bps" 'BEGIN {if (a+0>0 && b+0>0) printf "%.3g", a/b; else print "n/a"}')
   echo "- kprof report >= 10x faster than perf report -g on the same perf.data: **${t1}x**" \
     "$(awk -v r="$t1" 'BEGIN {if (r=="n/a") print "(not measured)"; else if (r>=10) print "(met)"; else printf "(missed by %.1fx)", 10/r}')"
   echo "- kprof trace >= 5x smaller per sample than perf.data: **${t2}x**" \
