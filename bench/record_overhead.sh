@@ -81,7 +81,7 @@ echo "  kprof record (whole process):  $(mean kprof) us"
 echo "  kprof record (recording loop): $(mean kprof-loop) us"
 echo "  perf record -g:                $(mean perf) us"
 echo "  perf record -g -B:             $(mean perf-B) us"
-ratio() { awk -v a="$(mean "$1")" -v b="$(mean "$2")" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$(mean "$1")" -v b="$(mean "$2")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 echo "ratios kprof/perf: whole process $(ratio kprof perf) (vs -B: $(ratio kprof perf-B)); loop vs perf -B $(ratio kprof-loop perf-B)"
 echo "lost samples: kprof ${lost_total[kprof]}, perf ${lost_total[perf]}, perf -B ${lost_total[perf-B]}"
 [ "${lost_total[kprof]}" = 0 ] || { echo "record_overhead: kprof lost samples" >&2; exit 1; }
