@@ -265,6 +265,11 @@ struct Mode {
     const char* check = "";  // "json", "dot", "svg": also validate the syntax
 };
 
+// ctest names the cases by their arguments rather than by bytes.
+void PrintTo(const Mode& m, std::ostream* os) {
+    for (const auto& a : m.args) *os << a << ' ';
+}
+
 class HostileOutput : public Hostile, public ::testing::WithParamInterface<Mode> {};
 
 TEST_P(HostileOutput, NamesAreEscapedNeverRaw) {
