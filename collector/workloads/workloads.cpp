@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 
 #include <array>
@@ -141,6 +142,10 @@ int run_workload_main(std::string_view name, const Options& options) {
     if (!is_workload(name))
         throw Error("unknown workload '" + std::string(name) +
                     "'; the built-in workloads are: " + workload_names());
+    // Name the process (and the threads it starts) after the workload, so reports can
+    // tell the three apart: `kprof report --comm kprof-ping`.
+    const std::string comm = "kprof-" + std::string(name);
+    prctl(PR_SET_NAME, comm.c_str(), 0, 0, 0);
     Result result;
     int signal_number = 0;
     {

@@ -163,9 +163,9 @@ TEST(LiveRecord, SocketWorkloadReachesSysSocketAndInetCreate) {
     const auto names = kernel_functions(p, "kmem:kmem_cache_alloc");
     EXPECT_TRUE(names.count("__sys_socket")) << "no __sys_socket in " << names.size() << " names";
     EXPECT_TRUE(names.count("inet_create"));
-    // The workload ran as its own process, named after its binary and exec'd once.
+    // The workload ran as its own process, named after the workload.
     bool workload_thread = false;
-    for (const Thread& t : p.threads) workload_thread |= t.comm == "kprof";
+    for (const Thread& t : p.threads) workload_thread |= t.comm == "kprof-socket";
     EXPECT_TRUE(workload_thread);
 }
 
