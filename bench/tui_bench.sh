@@ -18,7 +18,7 @@ for b in "$build/kprof" "$build/bench/gen_synthetic" "$build/bench/tui_bench"; d
 done
 work=$(mktemp -d /tmp/kprof-tui-bench.XXXXXX)
 sock=kprof-tui-bench-$$
-trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'for r in 1 2 3; do tmux -L "$sock-$r" kill-server 2>/dev/null || true; done; rm -rf "$work"' EXIT
 trace=$work/synthetic.kprof
 
 echo "generating $samples samples over $stacks stacks (depth <= $depth) ..."
@@ -31,15 +31,20 @@ if command -v tmux >/dev/null; then
   echo "== real terminal (tmux 120x40): start to home screen"
   best=""
   for run in 1 2 3; do
-    tmux -L "$sock" new-session -d -s b -x 120 -y 40 "bash --norc --noprofile"
+    # A server per run: a new session right after kill-server can race its shutdown.
+    t="tmux -L $sock-$run"
+    $t new-session -d -s b -x 120 -y 40 "bash --norc --noprofile"
     start=$(date +%s%N)
-    tmux -L "$sock" send-keys -t b "$build/kprof tui $trace" Enter
-    until tmux -L "$sock" capture-pane -p -t b | grep -q "Functions ("; do sleep 0.005; done
+    $t send-keys -t b "$build/kprof tui $trace" Enter
+    for _ in $(seq 12000); do  # at most ~60 s
+      $t capture-pane -p -t b | grep -q "Functions (" && break
+      sleep 0.005
+    done
     end=$(date +%s%N)
     ms=$(( (end - start) / 1000000 ))
     echo "run $run: ${ms} ms"
-    tmux -L "$sock" send-keys -t b q
-    tmux -L "$sock" kill-server
+    $t send-keys -t b q
+    $t kill-server
     if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
   done
   echo "best: ${best} ms $( [ "$best" -lt 500 ] && echo '(< 500 ms)' || echo 'OVER 500 ms')"
