@@ -595,7 +595,12 @@ RecordSummary Recording::run() {
 
     if (options_.symbolize) {
         try {
-            symbolize_profile(profile_);
+            // System-wide, hundreds of processes hit system libraries whose DWARF lives in
+            // separate debug files: loading those would dominate the recording's own cost,
+            // so -a takes file:line and inlined frames only from binaries built with -g.
+            SymbolizeOptions symbolize;
+            symbolize.separate_debug_info = !options_.system_wide;
+            symbolize_profile(profile_, symbolize);
         } catch (const std::exception& e) {
             warn(std::string("user-space symbolization failed (") + e.what() +
                  "); user frames stay unresolved");

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -106,6 +107,118 @@ struct ElfImage::Impl {
         uint64_t offset, filesz, vaddr;
     };
     std::vector<Load> loads;
+
+    // The module's symbols (.symtab, else .dynsym, plus a MiniDebugInfo table), sorted by
+    // start once, so that each lookup is a binary search: dwfl_module_addrinfo scans every
+    // symbol on each call, which made symbolizing a system-wide recording take seconds.
+    struct Entry {
+        uint64_t start;    // ELF vaddr
+        uint64_t size;     // 0 = sizeless (assembly label)
+        uint64_t max_end;  // greatest start + size of the sized entries up to this one
+        const char* name;  // owned by libelf, lives as long as the Dwfl
+        int binding;       // higher wins at equal start, as in libdwfl
+        uint32_t section;  // index into sections, kNoSection outside them
+    };
+    static constexpr uint32_t kNoSection = UINT32_MAX;
+    bool symbols_built = false;
+    std::vector<Entry> symbols;
+    struct Section {
+        uint64_t addr, size;
+    };
+    std::vector<Section> sections;  // allocated sections by address
+
+    static int binding_value(const GElf_Sym& sym) {
+        switch (GELF_ST_BIND(sym.st_info)) {
+            case STB_GLOBAL:
+                return 3;
+            case STB_WEAK:
+                return 2;
+            case STB_LOCAL:
+                return 1;
+            default:
+                return 0;
+        }
+    }
+
+    uint32_t section_of(uint64_t vaddr) const {
+        auto it = std::upper_bound(sections.begin(), sections.end(), vaddr,
+                                   [](uint64_t v, const Section& s) { return v < s.addr; });
+        if (it == sections.begin()) return kNoSection;
+        --it;
+        return vaddr - it->addr < it->size ? static_cast<uint32_t>(it - sections.begin())
+                                           : kNoSection;
+    }
+
+    void build_symbols() {
+        symbols_built = true;
+        Dwarf_Addr b = 0;
+        if (Elf* elf = dwfl_module_getelf(mod, &b)) {
+            Elf_Scn* scn = nullptr;
+            while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+                GElf_Shdr shdr;
+                if (gelf_getshdr(scn, &shdr) == nullptr || (shdr.sh_flags & SHF_ALLOC) == 0 ||
+                    shdr.sh_size == 0)
+                    continue;
+                sections.push_back({shdr.sh_addr, shdr.sh_size});
+            }
+            std::sort(sections.begin(), sections.end(),
+                      [](const Section& x, const Section& y) { return x.addr < y.addr; });
+        }
+        const int n = dwfl_module_getsymtab(mod);
+        for (int i = 1; i < n; ++i) {
+            GElf_Sym sym;
+            GElf_Addr addr = 0;
+            GElf_Word shndx = 0;
+            Elf* elf = nullptr;
+            Dwarf_Addr sym_bias = 0;
+            const char* name =
+                dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &sym_bias);
+            if (name == nullptr || name[0] == '\0' || shndx == SHN_UNDEF) continue;
+            const int type = GELF_ST_TYPE(sym.st_info);
+            if (type == STT_SECTION || type == STT_FILE || type == STT_TLS) continue;
+            const uint64_t start = addr - bias;
+            symbols.push_back({start, sym.st_size, 0, name, binding_value(sym), section_of(start)});
+        }
+        // Stable: at equal start and binding the table's first symbol wins, as in libdwfl.
+        std::stable_sort(symbols.begin(), symbols.end(),
+                         [](const Entry& x, const Entry& y) { return x.start < y.start; });
+        uint64_t max_end = 0;
+        for (Entry& e : symbols) {
+            if (e.size != 0) max_end = std::max(max_end, e.start + e.size);
+            e.max_end = max_end;
+        }
+    }
+
+    // libdwfl's choice (dwfl_module_addrsym): the sized symbol holding vaddr that starts
+    // last, the higher binding at equal start (then the first in the table); failing that, the
+    // nearest sizeless symbol below in the same section, provided no sized symbol ends between it
+    // and vaddr.
+    const Entry* find(uint64_t vaddr) {
+        if (!symbols_built) build_symbols();
+        auto ub = std::upper_bound(symbols.begin(), symbols.end(), vaddr,
+                                   [](uint64_t v, const Entry& e) { return v < e.start; });
+        if (ub == symbols.begin()) return nullptr;
+        const size_t top = static_cast<size_t>(ub - symbols.begin()) - 1;
+        const Entry* best = nullptr;
+        for (size_t i = top + 1; i-- > 0 && symbols[i].max_end > vaddr;) {
+            const Entry& e = symbols[i];
+            if (best != nullptr && e.start != best->start) break;
+            if (e.size != 0 && vaddr - e.start < e.size &&
+                (best == nullptr || e.binding >= best->binding))
+                best = &e;
+        }
+        if (best != nullptr) return best;
+        // No sized symbol holds vaddr, so every sized one below ends at or before it.
+        const uint64_t min_label = symbols[top].max_end;
+        const uint32_t section = section_of(vaddr);
+        for (size_t i = top + 1; i-- > 0 && symbols[i].start >= min_label;) {
+            const Entry& e = symbols[i];
+            if (best != nullptr && e.start != best->start) break;
+            if (e.size == 0 && (best == nullptr || e.binding >= best->binding)) best = &e;
+        }
+        if (best == nullptr || section == kNoSection || best->section != section) return nullptr;
+        return best;
+    }
 
     ~Impl() {
         if (dwfl != nullptr) dwfl_end(dwfl);
@@ -217,23 +330,33 @@ std::optional<uint64_t> ElfImage::vaddr_of_offset(uint64_t offset) const {
 }
 
 std::optional<ElfImage::Symbol> ElfImage::lookup(uint64_t vaddr) const {
-    GElf_Off offset = 0;
-    GElf_Sym sym;
-    const Dwarf_Addr addr = vaddr + impl_->bias;
-    const char* name =
-        dwfl_module_addrinfo(impl_->mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
-    if (name == nullptr || name[0] == '\0') return std::nullopt;
-    // A sized symbol must contain the address; libdwfl also offers the nearest sizeless
-    // one below, which is right for assembly labels but never past a sized neighbour.
-    if (sym.st_size != 0 && offset >= sym.st_size) return std::nullopt;
-    return Symbol{
-        .name = demangle(name), .start = addr - offset - impl_->bias, .size = sym.st_size};
+    const Impl::Entry* e = impl_->find(vaddr);
+    if (e == nullptr) return std::nullopt;
+    return Symbol{.name = demangle(e->name), .start = e->start, .size = e->size};
 }
 
 bool ElfImage::has_debug_info() const {
     if (!impl_->debug_info) return false;
     Dwarf_Addr bias = 0;
     return dwfl_module_getdwarf(impl_->mod, &bias) != nullptr;
+}
+
+bool ElfImage::has_embedded_debug_info() const {
+    if (!impl_->debug_info) return false;
+    Dwarf_Addr b = 0;
+    Elf* elf = dwfl_module_getelf(impl_->mod, &b);
+    size_t shstrndx = 0;
+    if (elf == nullptr || elf_getshdrstrndx(elf, &shstrndx) != 0) return false;
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+        GElf_Shdr shdr;
+        if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type == SHT_NOBITS) continue;
+        const char* name = elf_strptr(elf, shstrndx, shdr.sh_name);
+        if (name != nullptr &&
+            (std::strcmp(name, ".debug_info") == 0 || std::strcmp(name, ".zdebug_info") == 0))
+            return true;
+    }
+    return false;
 }
 
 std::vector<SourceFrame> ElfImage::source(uint64_t vaddr, SourceFrame* function) const {

@@ -224,7 +224,10 @@ class Symbolizer {
             }
         }
         dso.sources.clear();
-        if (options_.debug_info && image->has_debug_info()) add_sources(dso, *image, wanted, hit);
+        if (options_.debug_info &&
+            (options_.separate_debug_info ? image->has_debug_info()
+                                          : image->has_embedded_debug_info()))
+            add_sources(dso, *image, wanted, hit);
         dso.symbols.clear();
         dso.symbols.reserve(hit.size());
         for (auto& [start, s] : hit) dso.symbols.push_back(std::move(s));

@@ -11,7 +11,12 @@ namespace kprof {
 
 struct SymbolizeOptions {
     bool debug_info = true;  // DWARF file:line and inlined frames where present
-    std::string symfs;       // root prefix for binary paths ("" = /)
+    // With debug_info: also DWARF from separate debug files (/usr/lib/debug by build-id,
+    // debuglink), i.e. of system libraries. Loading those costs far more than the symbol
+    // lookups; false limits DWARF to binaries that carry their own (-g builds). Symbol
+    // tables are read from separate debug files either way.
+    bool separate_debug_info = true;
+    std::string symfs;  // root prefix for binary paths ("" = /)
     // Leave dsos that already carry symbols alone (analysis-time --symfs fills only the
     // ones recorded without symbols).
     bool only_unsymbolized = false;
