@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <unordered_map>
 
 #include "analyzer/flame.hpp"
 #include "analyzer/tree.hpp"
@@ -399,7 +400,16 @@ void write_folded(std::ostream& out, const AggregatedProfile& p, const ReportOpt
         comms.push_back(std::move(s));
     }
     // Different stacks can fold to the same line (same names, other modules): sum them.
-    std::map<std::string, uint64_t> lines;
+    // Hashed, then sorted once (lines come out in byte order of the raw stack); each line
+    // remembers a stack it came from, to print it from names escaped once per function
+    // instead of escaping every line (escaping the parts equals escaping the line: ';'
+    // and ' ' end any multi-byte sequence).
+    struct Line {
+        uint64_t weight = 0;
+        size_t stack = 0;
+    };
+    std::unordered_map<std::string, Line> lines;
+    lines.reserve(p.stack_count());
     std::string key;
     for (size_t s = 0; s < p.stack_count(); ++s) {
         const uint64_t w = p.weight(s, o.event);
@@ -410,11 +420,32 @@ void write_folded(std::ostream& out, const AggregatedProfile& p, const ReportOpt
             key += ';';
             key += names[f];
         }
-        lines[key] += w;
+        auto [it, inserted] = lines.try_emplace(key, Line{0, s});
+        it->second.weight += w;
     }
-    for (const auto& [stack, w] : lines) {
-        out << printable(stack) << ' ' << w << '\n';
+    std::vector<const std::pair<const std::string, Line>*> sorted;
+    sorted.reserve(lines.size());
+    for (const auto& line : lines) sorted.push_back(&line);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (std::string& n : names) n = printable(n);
+    for (std::string& c : comms) c = printable(c);
+    fmt::memory_buffer buf;
+    for (const auto* line : sorted) {
+        const size_t s = line->second.stack;
+        buf.append(comms[p.comm(s)]);
+        for (FunctionId f : p.frames(s)) {
+            if (skip[f]) continue;
+            buf.push_back(';');
+            buf.append(names[f]);
+        }
+        fmt::format_to(std::back_inserter(buf), " {}\n", line->second.weight);
+        if (buf.size() >= (size_t{1} << 20)) {
+            out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+            buf.clear();
+        }
     }
+    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
 }
 
 namespace {

@@ -143,7 +143,7 @@ class Decoder {
             uint32_t type)
         : bytes_(bytes), file_(file), chunk_offset_(chunk_offset), type_(type) {}
 
-    [[noreturn]] void fail(const std::string& what) const {
+    [[noreturn, gnu::cold, gnu::noinline]] void fail(const std::string& what) const {
         throw TraceError(file_, chunk_offset_,
                          "malformed " + chunk_name(type_) + " chunk (" + what + ", payload byte " +
                              std::to_string(pos_) + ")");
@@ -155,7 +155,14 @@ class Decoder {
         if (pos_ >= bytes_.size()) fail("unexpected end");
         return bytes_[pos_++];
     }
+    // Inline fast path: most fields of a sample chunk are one-byte varints, and the
+    // decoder runs tens of millions of times per trace.
     uint64_t varint() {
+        if (pos_ < bytes_.size() && bytes_[pos_] < 0x80) [[likely]]
+            return bytes_[pos_++];
+        return varint_slow();
+    }
+    [[gnu::noinline]] uint64_t varint_slow() {
         uint64_t v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             const uint8_t b = u8();
@@ -779,6 +786,7 @@ class TraceReader {
         check_header();
         const std::optional<Trailer> trailer = parse_trailer(bytes_);
         const uint64_t end = trailer ? bytes_.size() - kTrailerSize : bytes_.size();
+        reserve_samples(end);
         uint64_t offset = kFileHeaderSize;
         while (offset < end) {
             try {
@@ -801,6 +809,26 @@ class TraceReader {
     }
 
   private:
+    // Walks the chunk headers (no decompression) to bound the sample count from the raw
+    // sizes of the sample chunks, and reserves that once: growing a vector of millions of
+    // samples by doubling copies them and holds both copies at the peak. Only the pages
+    // really filled count in memory, so an over-estimate is cheap; capped so that lying
+    // headers cannot make it absurd. Problems are left for read_chunk to report.
+    void reserve_samples(uint64_t end) {
+        uint64_t raw = 0;
+        for (uint64_t offset = kFileHeaderSize; end - offset >= kChunkHeaderSize;) {
+            const uint8_t* h = bytes_.data() + offset;
+            if (std::memcmp(h, kChunkMagic.data(), 4) != 0) break;
+            const uint64_t psize = get_le64(h + 8);
+            if (psize > end - offset - kChunkHeaderSize) break;
+            if (get_le32(h + 4) == static_cast<uint32_t>(ChunkType::samples))
+                raw += std::min<uint64_t>(get_le64(h + 16), kMaxChunkRaw);
+            offset += kChunkHeaderSize + psize;
+        }
+        const uint64_t estimate = std::min<uint64_t>(raw / 7, bytes_.size() * 4);
+        if (estimate > 0) profile_.samples.reserve(std::min<uint64_t>(estimate, uint64_t{1} << 26));
+    }
+
     void check_header() {
         if (bytes_.size() < kFileHeaderSize)
             throw TraceError(name_, bytes_.size(),
@@ -842,22 +870,26 @@ class TraceReader {
         const std::span<const uint8_t> payload(h + kChunkHeaderSize, psize);
         if (get_le32(h + 24) != crc32(payload))
             fail(offset, chunk_name(type) + " chunk checksum mismatch (corrupt file)");
-        const std::vector<uint8_t> raw = decompress(payload, rsize, offset, type);
+        const std::span<const uint8_t> raw = decompress(payload, rsize, offset, type);
         Decoder d(raw, name_, offset, type);
         decode(d, type, offset);
         chunks_.emplace_back(offset, type);
         return offset + kChunkHeaderSize + psize;
     }
 
-    std::vector<uint8_t> decompress(std::span<const uint8_t> payload, uint64_t raw_size,
-                                    uint64_t offset, uint32_t type) {
+    // Decompresses into a buffer reused by every chunk (valid until the next call): one
+    // allocation per trace instead of one per chunk.
+    std::span<const uint8_t> decompress(std::span<const uint8_t> payload, uint64_t raw_size,
+                                        uint64_t offset, uint32_t type) {
         if (!dctx_) dctx_.reset(ZSTD_createDCtx());
         if (!dctx_) throw Error("out of memory creating a zstd context");
         ZSTD_DCtx_reset(dctx_.get(), ZSTD_reset_session_only);
         // Grow the output as data really comes out, so a lying raw size costs no memory.
-        std::vector<uint8_t> out(std::min<uint64_t>(raw_size, payload.size() * 8 + 65536));
+        std::vector<uint8_t>& out = raw_;
+        const uint64_t initial = std::min<uint64_t>(raw_size, payload.size() * 8 + 65536);
+        if (out.size() < initial) out.resize(initial);
         ZSTD_inBuffer in{payload.data(), payload.size(), 0};
-        ZSTD_outBuffer ob{out.data(), out.size(), 0};
+        ZSTD_outBuffer ob{out.data(), std::min<uint64_t>(out.size(), raw_size), 0};
         const std::string what = chunk_name(type) + " chunk: ";
         for (;;) {
             const size_t ret = ZSTD_decompressStream(dctx_.get(), &ob, &in);
@@ -865,10 +897,10 @@ class TraceReader {
                 fail(offset, what + "zstd: " + ZSTD_getErrorName(ret) + " (corrupt file)");
             if (ret == 0) break;
             if (ob.pos == ob.size) {
-                if (out.size() >= raw_size) fail(offset, what + "more data than declared");
+                if (ob.size >= raw_size) fail(offset, what + "more data than declared");
                 out.resize(std::min<uint64_t>(raw_size, out.size() * 2));
                 ob.dst = out.data();
-                ob.size = out.size();
+                ob.size = std::min<uint64_t>(out.size(), raw_size);
             } else if (in.pos == in.size) {
                 fail(offset, what + "truncated zstd frame");
             }
@@ -877,8 +909,7 @@ class TraceReader {
         if (ob.pos != raw_size)
             fail(offset,
                  what + std::to_string(ob.pos) + " bytes instead of " + std::to_string(raw_size));
-        out.resize(ob.pos);
-        return out;
+        return std::span<const uint8_t>(out.data(), ob.pos);
     }
 
     // Each chunk decodes into temporaries first: a chunk is taken whole or not at all.
@@ -982,8 +1013,24 @@ class TraceReader {
         }
     }
 
+    // Decodes straight into profile_.samples (no per-chunk copy); a bad chunk is cut off
+    // again, so a chunk is still taken whole or not at all.
     void decode_samples(Decoder& d, uint64_t offset) {
-        std::vector<Sample> samples(d.count(7));
+        std::vector<Sample>& all = profile_.samples;
+        const size_t old_size = all.size();
+        const uint64_t n = d.count(7);
+        if (n == 0) return d.expect_end();
+        if (all.capacity() < old_size + n) all.reserve(std::max(old_size + n, old_size * 2));
+        all.resize(old_size + n);
+        try {
+            decode_sample_records(d, offset, std::span<Sample>(all.data() + old_size, n));
+        } catch (...) {
+            all.resize(old_size);
+            throw;
+        }
+    }
+
+    void decode_sample_records(Decoder& d, uint64_t offset, std::span<Sample> samples) {
         uint64_t prev_time = 0;
         uint32_t max_stack = 0;
         uint16_t max_event = 0;
@@ -1000,14 +1047,12 @@ class TraceReader {
             max_event = std::max(max_event, s.event);
         }
         d.expect_end();
-        if (samples.empty()) return;
         // Stacks always precede their samples: check now, so a recovered file keeps only
         // samples it can show.
         if (max_stack >= profile_.stacks.size())
             d.fail("sample names stack " + std::to_string(max_stack) + " but only " +
                    std::to_string(profile_.stacks.size()) + " stacks precede it");
         sample_chunks_.push_back({offset, max_event});
-        profile_.samples.insert(profile_.samples.end(), samples.begin(), samples.end());
     }
 
     void decode_index(Decoder& d) {
@@ -1099,6 +1144,7 @@ class TraceReader {
     ReadOptions options_;
     Profile profile_;
     std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx_;
+    std::vector<uint8_t> raw_;  // decompressed payload of the current chunk
     std::vector<std::pair<uint64_t, uint32_t>> chunks_;
     std::vector<std::pair<uint64_t, uint32_t>> index_;
     std::vector<SampleChunk> sample_chunks_;
