@@ -163,6 +163,20 @@ class Decoder {
         return varint_slow();
     }
     [[gnu::noinline]] uint64_t varint_slow() {
+        if (bytes_.size() - pos_ >= 10) {  // no bounds check per byte
+            const uint8_t* p = bytes_.data() + pos_;
+            uint64_t v = 0;
+            for (int i = 0; i < 10; ++i) {
+                const uint8_t b = p[i];
+                if (i == 9 && b > 1) fail("varint overflows 64 bits");
+                v |= uint64_t{b & 0x7fu} << (7 * i);
+                if (!(b & 0x80)) {
+                    pos_ += static_cast<size_t>(i) + 1;
+                    return v;
+                }
+            }
+            fail("varint longer than 10 bytes");
+        }
         uint64_t v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             const uint8_t b = u8();
