@@ -253,6 +253,7 @@ class Recording {
     std::vector<std::string> child_names_;
     std::unique_ptr<PerfEventSet> events_;
     std::optional<TraceWriter> writer_;
+    uint64_t last_sync_ns_ = 0;
     Profile profile_;
     RecordSummary summary_;
     SampleLayout layout_;
@@ -333,6 +334,13 @@ void Recording::flush() {
     try {
         writer_->add_stacks(profile_.stacks);
         writer_->add_samples(profile_.samples);
+        // At most a second of samples sits in memory only: a killed recording loses no
+        // more than that (kprof info --recover reads the rest).
+        const uint64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (now - last_sync_ns_ >= 1000000000ULL) {
+            writer_->sync();
+            last_sync_ns_ = now;
+        }
     } catch (const Error& e) {
         fail_writing(e);
     }

@@ -706,6 +706,12 @@ void TraceWriter::add_stacks(const StackTable& table) {
     }
 }
 
+void TraceWriter::sync() {
+    impl_->check_usable();
+    impl_->flush_samples();
+    impl_->flush_stacks();
+}
+
 void TraceWriter::finish(const Profile& profile) {
     impl_->check_usable();
     Impl& w = *impl_;

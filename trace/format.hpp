@@ -33,6 +33,9 @@ class TraceWriter {
     void add_samples(std::span<const Sample> samples);
     // Writes the stacks of `table` not yet written (ids are stable: append-only table).
     void add_stacks(const StackTable& table);
+    // Writes everything buffered as (possibly small) chunks now, so that a recording killed
+    // later (SIGKILL, power loss) still has these samples for --recover.
+    void sync();
     // Writes the rest of `profile` (its samples and stacks are ignored: they were streamed),
     // the trailer, fsyncs and renames "<path>.tmp" to path.
     void finish(const Profile& profile);
