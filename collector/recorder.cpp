@@ -603,11 +603,13 @@ RecordSummary Recording::run() {
 
     if (options_.symbolize) {
         try {
-            // System-wide, hundreds of processes hit system libraries whose DWARF lives in
-            // separate debug files: loading those would dominate the recording's own cost,
-            // so -a takes file:line and inlined frames only from binaries built with -g.
+            // System-wide, hundreds of processes hit binaries whose DWARF (embedded or in
+            // separate debug files) would dominate the recording's own CPU time and
+            // memory (libdw keeps what it parsed: ~70 MB for one large -g binary), so -a
+            // resolves function names only; file:line and inlined frames are for
+            // recordings of a command or workload.
             SymbolizeOptions symbolize;
-            symbolize.separate_debug_info = !options_.system_wide;
+            symbolize.debug_info = !options_.system_wide;
             symbolize_profile(profile_, symbolize);
         } catch (const std::exception& e) {
             warn(std::string("user-space symbolization failed (") + e.what() +
