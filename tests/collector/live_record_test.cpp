@@ -178,7 +178,7 @@ TEST(LiveRecord, WriteWorkloadReachesTcpSendmsg) {
     ASSERT_EQ(r.exit_code(), 0) << r.output;
     Profile p = read_trace(out);
     EXPECT_GT(samples_of(p, "net:net_dev_xmit"), 0u);
-    EXPECT_TRUE(kernel_functions(p, "cpu-clock").count("tcp_sendmsg"));
+    EXPECT_TRUE(kernel_functions(p, "net:net_dev_xmit").count("tcp_sendmsg"));
     // Stacks reach user space too: some sample has user frames after the kernel ones.
     bool user_frames = false;
     for (const Sample& s : p.samples) user_frames |= !p.stacks.get(s.stack).user_ips().empty();
