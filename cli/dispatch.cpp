@@ -30,7 +30,9 @@ void usage(FILE* out) {
 
 }  // namespace
 
-std::span<const Command> commands() { return kCommands; }
+std::span<const Command> commands() {
+    return kCommands;
+}
 
 int run_main(int argc, char** argv) {
     if (argc < 2) {

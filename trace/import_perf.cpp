@@ -314,8 +314,9 @@ void load_kernel_symbols(Profile& p, const perf::Recording& rec, const ImportOpt
     if (live && !rec.osrelease.empty()) {
         const std::string running = running_release();
         if (!running.empty() && running != rec.osrelease)
-            warn("the recording was made on kernel " + escape_text(rec.osrelease) + " but this is " +
-                 running + ": kernel symbols may be wrong; pass --kallsyms FILE from that kernel");
+            warn("the recording was made on kernel " + escape_text(rec.osrelease) +
+                 " but this is " + running +
+                 ": kernel symbols may be wrong; pass --kallsyms FILE from that kernel");
     }
     // KASLR: perf notes where _text was; move the snapshot's kernel image symbols there.
     if (rec.kernel_text_addr == 0 || p.meta.kptr_restricted) return;

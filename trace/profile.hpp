@@ -30,16 +30,16 @@ struct TraceMeta {
     std::string command_line;    // the kprof command line that recorded
     std::string target;          // "workload socket,write", "command ls -l", "pid 42", "system"
     std::string kprof_version;
-    std::string source_format;   // "kprof", or "perf.data", "perf-script", "folded" for imports
-    uint64_t start_time_ns = 0;  // CLOCK_REALTIME at start, ns since the epoch
-    uint64_t duration_ns = 0;    // first to last sample (or recording wall time)
+    std::string source_format;     // "kprof", or "perf.data", "perf-script", "folded" for imports
+    uint64_t start_time_ns = 0;    // CLOCK_REALTIME at start, ns since the epoch
+    uint64_t duration_ns = 0;      // first to last sample (or recording wall time)
     uint64_t first_sample_ns = 0;  // perf clock (CLOCK_MONOTONIC) of the start; sample
                                    // times are on this clock
     uint32_t nr_cpus = 0;
-    int32_t exit_status = 0;        // target workload/command exit status (wait status decoded:
-                                    // >=0 exit code, <0 -signal); 0 when not applicable
-    bool interrupted = false;       // stopped by SIGINT/SIGTERM
-    bool kptr_restricted = false;   // kallsyms addresses were all zero at record time
+    int32_t exit_status = 0;           // target workload/command exit status (wait status decoded:
+                                       // >=0 exit code, <0 -signal); 0 when not applicable
+    bool interrupted = false;          // stopped by SIGINT/SIGTERM
+    bool kptr_restricted = false;      // kallsyms addresses were all zero at record time
     double collector_cpu_seconds = 0;  // user+sys CPU time the collector itself used
 
     auto operator<=>(const TraceMeta&) const = default;
@@ -109,10 +109,10 @@ struct DsoAddressSource {
 };
 
 struct Dso {
-    std::string path;      // as in the MMAP2 record ("[vdso]", "/usr/lib/...libc.so.6")
-    std::string build_id;  // hex, "" if unknown
-    bool deleted = false;  // the file was gone or replaced at record time
-    bool symbolized = false;  // symbols were looked up (false: frames show [unknown])
+    std::string path;                // as in the MMAP2 record ("[vdso]", "/usr/lib/...libc.so.6")
+    std::string build_id;            // hex, "" if unknown
+    bool deleted = false;            // the file was gone or replaced at record time
+    bool symbolized = false;         // symbols were looked up (false: frames show [unknown])
     std::vector<DsoSymbol> symbols;  // sorted by start
     std::vector<DsoAddressSource> sources;  // sorted by addr; empty without DWARF
 
@@ -168,7 +168,7 @@ struct StackView {
 
 // Each unique stack stored once. intern() returns the id of an equal stack if there is one.
 class StackTable {
-public:
+  public:
     StackId intern(std::span<const uint64_t> ips, uint32_t kernel_depth, uint32_t pid,
                    uint32_t generation);
     // Appends without interning (used by readers, which trust the file's uniqueness).
@@ -179,11 +179,9 @@ public:
     const std::vector<StackEntry>& entries() const { return entries_; }
     const std::vector<uint64_t>& ips() const { return ips_; }
     void clear();
-    bool operator==(const StackTable& o) const {
-        return entries_ == o.entries_ && ips_ == o.ips_;
-    }
+    bool operator==(const StackTable& o) const { return entries_ == o.entries_ && ips_ == o.ips_; }
 
-private:
+  private:
     std::vector<StackEntry> entries_;
     std::vector<uint64_t> ips_;
     std::unordered_multimap<uint64_t, StackId> index_;  // hash -> candidates
@@ -210,7 +208,7 @@ struct Profile {
     std::vector<Mapping> mappings;  // sorted by (pid, generation, start, time)
     std::vector<Thread> threads;
     StackTable stacks;
-    std::vector<Sample> samples;  // in time order per CPU; not necessarily globally sorted
+    std::vector<Sample> samples;     // in time order per CPU; not necessarily globally sorted
     uint64_t unresolved_frames = 0;  // user frames whose symbol could not be found
 
     uint64_t total_lost() const;
