@@ -5,33 +5,13 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
 #include "trace/imports.hpp"
 #include "trace/text.hpp"
 
 namespace kprof::cli {
-namespace {
-
-const char* format_name(FileFormat f) {
-    switch (f) {
-        case FileFormat::kprof:
-            return "kprof trace";
-        case FileFormat::perf_data:
-            return "perf.data";
-        case FileFormat::perf_data_pipe:
-            return "perf.data (pipe mode)";
-        case FileFormat::perf_script:
-            return "perf script text";
-        case FileFormat::folded:
-            return "folded stacks";
-        case FileFormat::unknown:
-            break;
-    }
-    return "unknown";
-}
-
-}  // namespace
 
 int cmd_import(int argc, char** argv) {
     CLI::App app{"Convert perf.data, perf script text or folded stacks into a kprof trace.",
@@ -105,7 +85,7 @@ int cmd_import(int argc, char** argv) {
     write_trace(output, profile);
     if (!quiet) {
         std::printf("%s: %s, %zu samples, %zu unique stacks, %zu events -> %s\n",
-                    escape_text(input).c_str(), format_name(f), profile.samples.size(),
+                    escape_text(input).c_str(), format_name(f).c_str(), profile.samples.size(),
                     profile.stacks.size(), profile.events.size(), escape_text(output).c_str());
         if (profile.total_lost() > 0)
             std::printf("  the recording lost %llu samples or records\n",
