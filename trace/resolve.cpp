@@ -42,25 +42,16 @@ bool is_section_marker(const KernelSymbol& s) {
     return false;
 }
 
-size_t leading_underscores(std::string_view n) {
-    size_t i = 0;
-    while (i < n.size() && n[i] == '_') ++i;
-    return i;
-}
-
-// perf's choose_best_symbol, with functions preferred over markers and data.
+// Which of several kallsyms names for one address a frame shows. perf gives every
+// kallsyms symbol the size up to the next one, so all aliases but the last listed are
+// empty and lose to it (choose_best_symbol prefers a non-empty symbol): the last one in
+// file order wins, e.g. __pi_memcpy over memcpy and __memcpy. kprof also prefers a
+// function over section markers and data at the same address.
 bool better_symbol(const KernelSymbol& a, const KernelSymbol& b) {
     const bool fa = is_text_type(a.type) && !is_section_marker(a);
     const bool fb = is_text_type(b.type) && !is_section_marker(b);
     if (fa != fb) return fa;
-    const bool weak_a = a.type == 'w' || a.type == 'W', weak_b = b.type == 'w' || b.type == 'W';
-    if (weak_a != weak_b) return !weak_a;
-    const bool global_a = a.type >= 'A' && a.type <= 'Z', global_b = b.type >= 'A' && b.type <= 'Z';
-    if (global_a != global_b) return global_a;
-    const size_t ua = leading_underscores(a.name), ub = leading_underscores(b.name);
-    if (ua != ub) return ua < ub;
-    if (a.name.size() != b.name.size()) return a.name.size() > b.name.size();
-    return a.name < b.name;
+    return true;  // a comes later in file order than b
 }
 
 // A kernel address range with one meaning: a function, or a gap of known kind.

@@ -114,15 +114,32 @@ TEST_F(KernelLookup, FunctionStartAndLastByteBeforeNextSymbol) {
     l = at(0xffffffff810013ffULL);
     EXPECT_EQ(l.function, "tcp_sendmsg");
     EXPECT_EQ(l.offset, 0x3ffu);
-    EXPECT_EQ(at(0xffffffff81001400ULL).function, "inet_create");
+    EXPECT_EQ(at(0xffffffff81001400ULL).function, "inet_create_weak_alias");
     EXPECT_EQ(at(0xffffffff81002fffULL).function, "__sys_socket");
 }
 
 TEST_F(KernelLookup, FunctionPreferredOverMarkersAtTheSameAddress) {
     // _stext, _text and startup_64 share an address: the function wins.
     EXPECT_EQ(at(0xffffffff81000010ULL).function, "startup_64");
-    // A global weak alias does not beat the real (local) function... perf prefers non-weak.
-    EXPECT_EQ(at(0xffffffff81001410ULL).function, "inet_create");
+    // Between functions, the last name listed wins, as in perf: it sizes each kallsyms
+    // symbol up to the next one, so earlier aliases are empty and lose.
+    EXPECT_EQ(at(0xffffffff81001410ULL).function, "inet_create_weak_alias");
+}
+
+TEST(KernelAliases, LastListedNameWinsAsInPerf) {
+    // This machine's kernel lists these three at one address; perf script shows
+    // __pi_memcpy, whatever the underscores.
+    Profile p;
+    p.kernel_symbols = parse_kallsyms(
+        "ffffffff821f4300 T __pfx_memcpy\n"
+        "ffffffff821f4320 T memcpy\n"
+        "ffffffff821f4320 T __memcpy\n"
+        "ffffffff821f4320 T __pi_memcpy\n"
+        "ffffffff821f4400 T memmove\n");
+    const FrameResolver resolver(p);
+    EXPECT_EQ(resolver.resolve_kernel(0xffffffff821f432aULL).function, "__pi_memcpy");
+    EXPECT_EQ(resolver.resolve_kernel(0xffffffff821f4310ULL).function, "__pfx_memcpy");
+    EXPECT_EQ(resolver.resolve_kernel(0xffffffff821f4410ULL).function, "memmove");
 }
 
 TEST_F(KernelLookup, GapsAreLabelledNotNamedAfterANeighbour) {
