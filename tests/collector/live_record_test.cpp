@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/test_support.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
 #include "trace/profile.hpp"
@@ -32,67 +33,26 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// A scratch directory, removed with everything in it.
-class TempDir {
-  public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "kprof-live-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
+using test::Process;
+using test::ProcessResult;
+using test::read_file;
+using test::TempDir;
 
-  private:
-    fs::path path_;
-};
-
-struct RunResult {
-    int status = -1;  // raw wait status
-    std::string output;
-    int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-};
-
-// Starts argv with stdout+stderr into `log`; returns the pid.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    return pid;
+// Runs ARGV to the end, its stdout and stderr together in `out`.
+ProcessResult run(const std::vector<std::string>& argv) {
+    return test::run_process(argv, {.merge_stderr = true});
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+// Starts ARGV in the background, its stdout and stderr going to LOG.
+Process spawn(const std::vector<std::string>& argv, const std::string& log) {
+    return Process(argv, {.merge_stderr = true, .stdout_path = log});
 }
 
-RunResult finish(pid_t pid, const std::string& log) {
-    RunResult r;
-    ::waitpid(pid, &r.status, 0);
-    r.output = slurp(log);
+// Waits for a spawned process to end; its log becomes `out`.
+ProcessResult finish(Process& process, const std::string& log) {
+    ProcessResult r = process.wait();
+    r.out = read_file(log);
     return r;
-}
-
-RunResult run(const std::vector<std::string>& argv, const TempDir& dir) {
-    static int n = 0;
-    const std::string log = dir.file("log" + std::to_string(n++) + ".txt");
-    return finish(spawn(argv, log), log);
 }
 
 std::vector<std::string> kprof_record(const std::string& out, std::vector<std::string> args) {
@@ -128,11 +88,9 @@ uint64_t samples_of(const Profile& p, const std::string& event) {
 // to outlive the recording, however slowly a loaded machine starts it).
 struct BusyWorkload {
     explicit BusyWorkload(const TempDir& dir)
-        : pid(spawn({KPROF_BINARY, "workload", "write", "-d", "120"}, dir.file("busy.log"))) {}
-    ~BusyWorkload() {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-    }
+        : process(spawn({KPROF_BINARY, "workload", "write", "-d", "120"}, dir.file("busy.log"))),
+          pid(process.pid()) {}
+    Process process;  // killed when the test ends
     pid_t pid;
 };
 
@@ -149,12 +107,11 @@ TEST(LiveRecord, SocketWorkloadReachesSysSocketAndInetCreate) {
     const std::string out = dir.file("socket.data");
     // sk_alloc -> kmem_cache_alloc inside inet_create: a tracepoint every socket() hits,
     // where 999 Hz timer sampling might miss the short syscall.
-    RunResult r = run(kprof_record(out, {"--workload", "socket", "-d", "1", "-e", "cpu-clock", "-e",
-                                         "kmem:kmem_cache_alloc"}),
-                      dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("socket (pid"));
-    EXPECT_THAT(r.output, HasSubstr("exited with status 0"));
+    ProcessResult r = run(kprof_record(out, {"--workload", "socket", "-d", "1", "-e", "cpu-clock",
+                                             "-e", "kmem:kmem_cache_alloc"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("socket (pid"));
+    EXPECT_THAT(r.out, HasSubstr("exited with status 0"));
     Profile p = read_trace(out);
     EXPECT_EQ(p.meta.target, "workload socket");
     EXPECT_EQ(p.meta.exit_status, 0);
@@ -173,9 +130,9 @@ TEST(LiveRecord, WriteWorkloadReachesTcpSendmsg) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("write.data");
-    RunResult r =
-        run(kprof_record(out, {"--workload", "write", "-d", "1", "-e", "net:net_dev_xmit"}), dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    ProcessResult r =
+        run(kprof_record(out, {"--workload", "write", "-d", "1", "-e", "net:net_dev_xmit"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     Profile p = read_trace(out);
     EXPECT_GT(samples_of(p, "net:net_dev_xmit"), 0u);
     EXPECT_TRUE(kernel_functions(p, "net:net_dev_xmit").count("tcp_sendmsg"));
@@ -189,9 +146,9 @@ TEST(LiveRecord, PingWorkloadReachesIcmpRcvAndIcmpEcho) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("ping.data");
-    RunResult r =
-        run(kprof_record(out, {"--workload", "ping", "-d", "1", "-e", "net:net_dev_xmit"}), dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    ProcessResult r =
+        run(kprof_record(out, {"--workload", "ping", "-d", "1", "-e", "net:net_dev_xmit"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     Profile p = read_trace(out);
     const auto names = kernel_functions(p, "net:net_dev_xmit");
     EXPECT_TRUE(names.count("icmp_rcv"));
@@ -202,12 +159,11 @@ TEST(LiveRecord, ThreeWorkloadsTwoEventsInOneRecording) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("all.data");
-    RunResult r = run(kprof_record(out, {"--workload", "socket,write,ping", "-d", "1", "-e",
-                                         "cpu-clock", "-e", "net:net_dev_xmit"}),
-                      dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    ProcessResult r = run(kprof_record(out, {"--workload", "socket,write,ping", "-d", "1", "-e",
+                                             "cpu-clock", "-e", "net:net_dev_xmit"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     for (const char* w : {"socket (pid", "write (pid", "ping (pid"})
-        EXPECT_THAT(r.output, HasSubstr(w));
+        EXPECT_THAT(r.out, HasSubstr(w));
     Profile p = read_trace(out);
     ASSERT_EQ(p.events.size(), 2u);
     EXPECT_TRUE(p.events[0].use_freq);
@@ -228,10 +184,9 @@ TEST(LiveRecord, FlatSamplingHasOneFramePerSample) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("flat.data");
-    RunResult r = run(kprof_record(out, {"--no-callgraph", "--workload", "write", "-d", "1", "-e",
-                                         "net:net_dev_xmit"}),
-                      dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    ProcessResult r = run(kprof_record(
+        out, {"--no-callgraph", "--workload", "write", "-d", "1", "-e", "net:net_dev_xmit"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     Profile p = read_trace(out);
     ASSERT_FALSE(p.samples.empty());
     for (const Sample& s : p.samples) ASSERT_EQ(p.stacks.get(s.stack).ips.size(), 1u);
@@ -241,12 +196,11 @@ TEST(LiveRecord, CommandExitStatusIsReportedAndTraceKept) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("exit3.data");
-    RunResult r = run(kprof_record(out, {"--", "/bin/sh", "-c",
-                                         "i=0; while [ $i -lt 20000 ]; do "
-                                         "i=$((i+1)); done; exit 3"}),
-                      dir);
-    EXPECT_EQ(r.exit_code(), 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("exited with status 3"));
+    ProcessResult r = run(kprof_record(out, {"--", "/bin/sh", "-c",
+                                             "i=0; while [ $i -lt 20000 ]; do "
+                                             "i=$((i+1)); done; exit 3"}));
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("exited with status 3"));
     Profile p = read_trace(out);
     EXPECT_EQ(p.meta.exit_status, 3);
     EXPECT_THAT(p.meta.target, HasSubstr("command /bin/sh"));
@@ -256,18 +210,18 @@ TEST(LiveRecord, CrashingCommandIsReportedWithItsSignal) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string out = dir.file("crash.data");
-    RunResult r = run(kprof_record(out, {"--", "/bin/sh", "-c", "kill -SEGV $$"}), dir);
-    EXPECT_EQ(r.exit_code(), 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("killed by signal 11 (SIGSEGV)"));
+    ProcessResult r = run(kprof_record(out, {"--", "/bin/sh", "-c", "kill -SEGV $$"}));
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("killed by signal 11 (SIGSEGV)"));
     EXPECT_EQ(read_trace(out).meta.exit_status, -11);
 }
 
 TEST(LiveRecord, MissingCommandFailsWithoutLeavingFiles) {
     REQUIRE_ROOT();
     TempDir dir;
-    RunResult r = run(kprof_record(dir.file("none.data"), {"--", "/nonexistent/cmd"}), dir);
-    EXPECT_NE(r.exit_code(), 0);
-    EXPECT_THAT(r.output, HasSubstr("cannot run '/nonexistent/cmd'"));
+    ProcessResult r = run(kprof_record(dir.file("none.data"), {"--", "/nonexistent/cmd"}));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_THAT(r.out, HasSubstr("cannot run '/nonexistent/cmd'"));
     EXPECT_FALSE(fs::exists(dir.file("none.data")));
     EXPECT_FALSE(fs::exists(dir.file("none.data.tmp")));
 }
@@ -275,20 +229,20 @@ TEST(LiveRecord, MissingCommandFailsWithoutLeavingFiles) {
 TEST(LiveRecord, UnknownTracepointSuggestsCloseMatch) {
     REQUIRE_ROOT();
     TempDir dir;
-    RunResult r =
-        run(kprof_record(dir.file("x.data"), {"-e", "net:net_dev_xmitt", "--", "/bin/true"}), dir);
-    EXPECT_NE(r.exit_code(), 0);
-    EXPECT_THAT(r.output, HasSubstr("did you mean: net:net_dev_xmit"));
+    ProcessResult r =
+        run(kprof_record(dir.file("x.data"), {"-e", "net:net_dev_xmitt", "--", "/bin/true"}));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_THAT(r.out, HasSubstr("did you mean: net:net_dev_xmit"));
     EXPECT_FALSE(fs::exists(dir.file("x.data.tmp")));
 }
 
 TEST(LiveRecord, HardwareEventWithoutPmuSaysUseCpuClock) {
     REQUIRE_ROOT();
     TempDir dir;
-    RunResult r = run(kprof_record(dir.file("hw.data"), {"-e", "cycles", "--", "/bin/true"}), dir);
-    if (r.exit_code() == 0) GTEST_SKIP() << "this machine has a PMU: cycles works here";
-    EXPECT_THAT(r.output, HasSubstr("hardware event 'cycles' is not supported on this machine "
-                                    "(no PMU, e.g. in a VM); use -e cpu-clock"));
+    ProcessResult r = run(kprof_record(dir.file("hw.data"), {"-e", "cycles", "--", "/bin/true"}));
+    if (r.exit_code == 0) GTEST_SKIP() << "this machine has a PMU: cycles works here";
+    EXPECT_THAT(r.out, HasSubstr("hardware event 'cycles' is not supported on this machine "
+                                 "(no PMU, e.g. in a VM); use -e cpu-clock"));
     EXPECT_FALSE(fs::exists(dir.file("hw.data.tmp")));
 }
 
@@ -296,17 +250,17 @@ void interrupt_test(int sig) {
     TempDir dir;
     const std::string out = dir.file("sig.data");
     const std::string log = dir.file("sig.log");
-    const pid_t pid = spawn(kprof_record(out, {"--workload", "write", "-d", "60"}), log);
+    Process rec = spawn(kprof_record(out, {"--workload", "write", "-d", "60"}), log);
     // Wait until recording runs (the .tmp appears once every event is open), then a bit
     // longer so there are samples to keep.
     for (int i = 0; i < 500 && !fs::exists(out + ".tmp"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ASSERT_TRUE(fs::exists(out + ".tmp")) << slurp(log);
+    ASSERT_TRUE(fs::exists(out + ".tmp")) << read_file(log);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    ::kill(pid, sig);
-    RunResult r = finish(pid, log);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("stopped by SIGINT/SIGTERM"));
+    ::kill(rec.pid(), sig);
+    ProcessResult r = finish(rec, log);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("stopped by SIGINT/SIGTERM"));
     ReadReport report;
     Profile p = read_trace(out, {}, &report);
     EXPECT_TRUE(report.finalized);
@@ -331,17 +285,16 @@ TEST(LiveRecord, SigkilledRecordingIsRecoverable) {
     const std::string out = dir.file("killed.data");
     const std::string log = dir.file("killed.log");
     // The workload stops by itself a little after the kill: its recorder is gone.
-    const pid_t pid =
-        spawn(kprof_record(out, {"-F", "4999", "--workload", "write", "-d", "5"}), log);
+    Process rec = spawn(kprof_record(out, {"-F", "4999", "--workload", "write", "-d", "5"}), log);
     for (int i = 0; i < 500 && !fs::exists(out + ".tmp"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ASSERT_TRUE(fs::exists(out + ".tmp")) << slurp(log);
+    ASSERT_TRUE(fs::exists(out + ".tmp")) << read_file(log);
     // Far fewer samples than one full chunk holds: only the recorder's once-a-second sync
     // puts them in the file.
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-    ::kill(pid, SIGKILL);
-    RunResult killed = finish(pid, log);
-    ASSERT_TRUE(WIFSIGNALED(killed.status));
+    ::kill(rec.pid(), SIGKILL);
+    ProcessResult killed = finish(rec, log);
+    ASSERT_TRUE(killed.signaled());
     ASSERT_FALSE(fs::exists(out));
 
     ReadReport report;
@@ -351,20 +304,20 @@ TEST(LiveRecord, SigkilledRecordingIsRecoverable) {
     EXPECT_FALSE(p.kernel_symbols.empty()) << "metadata is written at the start";
     EXPECT_TRUE(kernel_functions(p, "cpu-clock").count("tcp_sendmsg"));
     // Without --recover the unfinished file is refused; with it, info and report work.
-    EXPECT_NE(run({KPROF_BINARY, "info", out + ".tmp"}, dir).exit_code(), 0);
-    RunResult info = run({KPROF_BINARY, "info", "--recover", out}, dir);
-    EXPECT_EQ(info.exit_code(), 0) << info.output;
-    EXPECT_THAT(info.output, HasSubstr("cpu-clock"));
-    RunResult report_run = run({KPROF_BINARY, "report", "--recover", out + ".tmp"}, dir);
-    EXPECT_EQ(report_run.exit_code(), 0) << report_run.output;
-    EXPECT_THAT(report_run.output, HasSubstr("tcp_sendmsg"));
+    EXPECT_NE(run({KPROF_BINARY, "info", out + ".tmp"}).exit_code, 0);
+    ProcessResult info = run({KPROF_BINARY, "info", "--recover", out});
+    EXPECT_EQ(info.exit_code, 0) << info.out;
+    EXPECT_THAT(info.out, HasSubstr("cpu-clock"));
+    ProcessResult report_run = run({KPROF_BINARY, "report", "--recover", out + ".tmp"});
+    EXPECT_EQ(report_run.exit_code, 0) << report_run.out;
+    EXPECT_THAT(report_run.out, HasSubstr("tcp_sendmsg"));
     ::waitpid(-1, nullptr, WNOHANG);
 }
 
 TEST(LiveRecord, FullFileSystemFailsWithNoSpace) {
     REQUIRE_ROOT();
     TempDir dir;
-    const fs::path mnt = dir.path() / "tiny";
+    const fs::path mnt = fs::path(dir.path()) / "tiny";
     fs::create_directories(mnt);
     if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0)
         GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
@@ -373,10 +326,10 @@ TEST(LiveRecord, FullFileSystemFailsWithNoSpace) {
         ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
     } unmount{mnt};
     const std::string out = (mnt / "t.data").string();
-    RunResult r = run(kprof_record(out, {"--workload", "write", "-d", "5"}), dir);
-    EXPECT_NE(r.exit_code(), 0);
-    EXPECT_THAT(r.output, HasSubstr("no space"));
-    EXPECT_THAT(r.output, HasSubstr("--recover"));
+    ProcessResult r = run(kprof_record(out, {"--workload", "write", "-d", "5"}));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_THAT(r.out, HasSubstr("no space"));
+    EXPECT_THAT(r.out, HasSubstr("--recover"));
     EXPECT_FALSE(fs::exists(out));
     // What was written is still there to recover (it may hold no complete chunk on a
     // 64 KiB disk, but reading it must fail cleanly rather than crash).
@@ -394,12 +347,12 @@ TEST(LiveRecord, DiskFillingUpMidRecordingLeavesARecoverablePart) {
     // How much the start of a trace takes (metadata and kernel symbols, written before
     // the target starts; finish() writes them again, so a finished trace is about twice it).
     const std::string probe = dir.file("probe.data");
-    RunResult p = run(kprof_record(probe, {"-q", "--", "/bin/true"}), dir);
-    ASSERT_EQ(p.exit_code(), 0) << p.output;
+    ProcessResult p = run(kprof_record(probe, {"-q", "--", "/bin/true"}));
+    ASSERT_EQ(p.exit_code, 0) << p.out;
     const uintmax_t head = fs::file_size(probe) / 2;
     // Room for that and one samples chunk (65536 samples, ~100-170 KB) but not for the rest of a 60
     // s run.
-    const fs::path mnt = dir.path() / "small";
+    const fs::path mnt = fs::path(dir.path()) / "small";
     fs::create_directories(mnt);
     const std::string opts = "size=" + std::to_string((head / 4096 + 50) * 4096);
     if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, opts.c_str()) != 0)
@@ -409,11 +362,10 @@ TEST(LiveRecord, DiskFillingUpMidRecordingLeavesARecoverablePart) {
         ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
     } unmount{mnt};
     const std::string out = (mnt / "t.data").string();
-    RunResult r = run(kprof_record(out, {"--workload", "write", "-d", "60", "-e",
-                                         "net:net_dev_xmit,kmem:kmem_cache_alloc,kmem:kfree"}),
-                      dir);
-    EXPECT_NE(r.exit_code(), 0);
-    EXPECT_THAT(r.output, HasSubstr("no space"));
+    ProcessResult r = run(kprof_record(out, {"--workload", "write", "-d", "60", "-e",
+                                             "net:net_dev_xmit,kmem:kmem_cache_alloc,kmem:kfree"}));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_THAT(r.out, HasSubstr("no space"));
     ASSERT_TRUE(fs::exists(out + ".tmp"));
     ReadReport report;
     Profile part = read_trace(out + ".tmp", {.recover = true}, &report);
@@ -426,7 +378,7 @@ TEST(LiveRecord, UnprivilegedUserIsToldWhatIsMissingAndNoFilesAreLeft) {
     REQUIRE_ROOT();
     if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
     const std::string paranoid_path = "/proc/sys/kernel/perf_event_paranoid";
-    std::string old = slurp(paranoid_path);
+    std::string old = read_file(paranoid_path);
     if (old.empty()) GTEST_SKIP() << "no perf_event_paranoid";
     struct Restore {
         std::string path, value;
@@ -436,19 +388,19 @@ TEST(LiveRecord, UnprivilegedUserIsToldWhatIsMissingAndNoFilesAreLeft) {
 
     TempDir dir;
     fs::permissions(dir.path(), fs::perms::all);
-    const fs::path out_dir = dir.path() / "out";
+    const fs::path out_dir = fs::path(dir.path()) / "out";
     fs::create_directories(out_dir);
     fs::permissions(out_dir, fs::perms::all);
     std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
                                      "--clear-groups", "--inh-caps=-all"};
     for (const std::string& a : kprof_record((out_dir / "u.data").string(), {"--", "/bin/true"}))
         argv.push_back(a);
-    RunResult r = run(argv, dir);
-    EXPECT_NE(r.exit_code(), 0) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("perf_event_paranoid is 2"));
-    EXPECT_THAT(r.output, HasSubstr("CAP_PERFMON"));
-    EXPECT_THAT(r.output, HasSubstr("root"));
-    EXPECT_THAT(r.output, HasSubstr("--user-only"));
+    ProcessResult r = run(argv);
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("perf_event_paranoid is 2"));
+    EXPECT_THAT(r.out, HasSubstr("CAP_PERFMON"));
+    EXPECT_THAT(r.out, HasSubstr("root"));
+    EXPECT_THAT(r.out, HasSubstr("--user-only"));
     EXPECT_TRUE(fs::is_empty(out_dir)) << "files left behind";
 }
 
@@ -456,14 +408,14 @@ TEST(LiveRecord, TwoConcurrentRecordingsBothSucceed) {
     REQUIRE_ROOT();
     TempDir dir;
     const std::string a = dir.file("a.data"), b = dir.file("b.data");
-    const pid_t pa = spawn(kprof_record(a, {"--workload", "write", "-d", "1"}), dir.file("a.log"));
-    const pid_t pb =
+    Process pa = spawn(kprof_record(a, {"--workload", "write", "-d", "1"}), dir.file("a.log"));
+    Process pb =
         spawn(kprof_record(b, {"--workload", "socket", "-d", "1", "-e", "kmem:kmem_cache_alloc"}),
               dir.file("b.log"));
-    RunResult ra = finish(pa, dir.file("a.log"));
-    RunResult rb = finish(pb, dir.file("b.log"));
-    ASSERT_EQ(ra.exit_code(), 0) << ra.output;
-    ASSERT_EQ(rb.exit_code(), 0) << rb.output;
+    ProcessResult ra = finish(pa, dir.file("a.log"));
+    ProcessResult rb = finish(pb, dir.file("b.log"));
+    ASSERT_EQ(ra.exit_code, 0) << ra.out;
+    ASSERT_EQ(rb.exit_code, 0) << rb.out;
     Profile pa_trace = read_trace(a), pb_trace = read_trace(b);
     EXPECT_GT(pa_trace.samples.size(), 0u);
     EXPECT_TRUE(kernel_functions(pb_trace, "kmem:kmem_cache_alloc").count("__sys_socket"));
@@ -480,8 +432,8 @@ TEST(LiveRecord, SystemWideRecordsOtherProcesses) {
     const std::string out = dir.file("sys.data");
     const BusyWorkload workload(dir);
     const pid_t busy = workload.pid;
-    RunResult r = run(kprof_record(out, {"-a", "-d", "1"}), dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    ProcessResult r = run(kprof_record(out, {"-a", "-d", "1"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     Profile p = read_trace(out);
     EXPECT_EQ(p.meta.target, "system");
     std::set<uint32_t> pids;
@@ -497,8 +449,8 @@ TEST(LiveRecord, SystemWideWhileACommandRuns) {
     const std::string out = dir.file("sysc.data");
     const BusyWorkload workload(dir);
     const pid_t busy = workload.pid;
-    RunResult r = run(kprof_record(out, {"-a", "--", "/bin/sleep", "0.5"}), dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    ProcessResult r = run(kprof_record(out, {"-a", "--", "/bin/sleep", "0.5"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     Profile p = read_trace(out);
     EXPECT_EQ(p.meta.target, "system while command /bin/sleep 0.5");
     std::set<uint32_t> pids;
@@ -513,8 +465,8 @@ TEST(LiveRecord, PidTargetRecordsThatProcess) {
     const BusyWorkload workload(dir);
     const pid_t busy = workload.pid;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    RunResult r = run(kprof_record(out, {"-p", std::to_string(busy), "-d", "1"}), dir);
-    ASSERT_EQ(r.exit_code(), 0) << r.output;
+    ProcessResult r = run(kprof_record(out, {"-p", std::to_string(busy), "-d", "1"}));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     Profile p = read_trace(out);
     ASSERT_GT(p.samples.size(), 0u);
     for (const Sample& s : p.samples) EXPECT_EQ(s.pid, static_cast<uint32_t>(busy));

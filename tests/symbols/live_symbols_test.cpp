@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/test_support.hpp"
 #include "trace/format.hpp"
 #include "trace/resolve.hpp"
 
@@ -20,38 +21,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-    int status = -1;
-    std::string output;
-};
+using test::TempDir;
 
-Run run(const std::string& command) {
-    Run r;
-    FILE* p = popen((command + " 2>&1").c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int st = pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
+// Runs a shell command line, its stdout and stderr together in `out`.
+test::ProcessResult run(const std::string& command) {
+    return test::run_shell(command, {.merge_stderr = true});
 }
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/kprof-symbols-live-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 // The user frames of every sample's stack, innermost first, as the trace resolves them.
 struct ResolvedStack {
@@ -96,9 +71,9 @@ bool reads_leaf_middle_outer_main(const ResolvedStack& s) {
 
 // Runs `kprof record ARGS`; skips the test (returns false) where recording cannot happen.
 bool record(const std::string& args, std::string* why) {
-    const Run rec = run(std::string(KPROF_BINARY) + " record " + args);
-    if (rec.status == 0) return true;
-    *why = rec.output;
+    const test::ProcessResult rec = run(std::string(KPROF_BINARY) + " record " + args);
+    if (rec.exit_code == 0) return true;
+    *why = rec.out;
     return false;
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/test_support.hpp"
 #include "symbols_helpers.hpp"
 #include "trace/elf_symbols.hpp"
 #include "trace/resolve.hpp"
@@ -19,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::Child;
 using test::nm_symbols;
+using test::TempDir;
 
 // The frames the trace's tables give ip of address space (pid, 0), as analysis sees
 // them: inlined frames first, then the containing function.
@@ -61,22 +63,6 @@ const Dso* dso_named(const Profile& profile, const std::string& path) {
         if (d.path == path) return &d;
     return nullptr;
 }
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/kprof-symbols-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 TEST(ElfImage, LooksUpSymbolBoundariesLikeNm) {
     const std::string path = KPROF_SYMBOLS_TARGET_NOPIE;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "support/test_support.hpp"
 #include "trace/profile.hpp"
 
 namespace kprof::test {
@@ -73,12 +74,12 @@ struct NmSymbol {
 inline std::map<std::string, NmSymbol> nm_symbols(const std::string& path, bool dynamic = false) {
     const std::string cmd =
         "nm -S --defined-only " + std::string(dynamic ? "-D " : "") + "'" + path + "'";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) throw std::runtime_error("cannot run " + cmd);
+    const ProcessResult nm = run_shell(cmd);
+    if (nm.exit_code < 0) throw std::runtime_error("cannot run " + cmd + ": " + nm.err);
     std::map<std::string, NmSymbol> out;
-    char buf[1024];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) {
-        std::istringstream s(buf);
+    std::istringstream lines(nm.out);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream s(line);
         std::vector<std::string> f;
         for (std::string w; s >> w;) f.push_back(w);
         NmSymbol sym;
@@ -91,7 +92,6 @@ inline std::map<std::string, NmSymbol> nm_symbols(const std::string& path, bool 
             out[f[2]] = sym;
         }
     }
-    pclose(p);
     return out;
 }
 
