@@ -9,20 +9,36 @@
 
 namespace kprof::cli {
 
-void add_trace_options(CLI::App& app, TraceOptions& options) {
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // CLI11 has an exit code of its own for each kind of error.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    return std::nullopt;
+}
+
+void add_trace_file_options(CLI::App& app, TraceOptions& options) {
     app.add_option("FILE", options.file,
                    "trace to read: a kprof trace, perf.data, perf script text or folded stacks "
                    "(default: kprof.data)");
-    app.add_option("--kallsyms", options.kallsyms,
-                   "kernel symbols to use instead of the trace's snapshot (a /proc/kallsyms "
-                   "copy); also for files that carry none");
-    app.add_option("--symfs", options.symfs,
-                   "directory to look up user binaries under, for dsos the trace has no symbols "
-                   "for");
-    app.add_flag("--no-inline", options.no_inline, "do not show inlined functions as frames");
     app.add_flag("--recover", options.recover,
                  "read every complete chunk of an unfinished trace (FILE, or FILE.tmp left by "
                  "a recording that was killed)");
+}
+
+void add_trace_options(CLI::App& app, TraceOptions& options) {
+    add_trace_file_options(app, options);
+    app.add_option("--kallsyms", options.kallsyms,
+                   "kernel symbols to use instead of the trace's snapshot (a /proc/kallsyms "
+                   "copy); also for files that carry none")
+        ->type_name("FILE");
+    app.add_option("--symfs", options.symfs,
+                   "directory to look up user binaries under, for dsos the trace has no symbols "
+                   "for")
+        ->type_name("DIR");
+    app.add_flag("--no-inline", options.no_inline, "do not show inlined functions as frames");
 }
 
 OpenedTrace open_trace(const TraceOptions& options) {

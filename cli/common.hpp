@@ -2,6 +2,7 @@
 // trace, and opening it.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "trace/format.hpp"
@@ -15,6 +16,11 @@ class App;
 
 namespace kprof::cli {
 
+// Parses a command's arguments. Returns its exit status when the command is done already:
+// 0 after --help, 2 (with CLI11's message) for a malformed command line, as for every
+// kprof command; nullopt when it should run.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
+
 struct TraceOptions {
     std::string file = kDefaultTraceName;
     std::string kallsyms;  // --kallsyms F
@@ -23,7 +29,9 @@ struct TraceOptions {
     bool recover = false;
 };
 
-// Adds FILE (optional, default kprof.data) and --kallsyms, --symfs, --no-inline, --recover.
+// Adds FILE (optional, default kprof.data) and --recover: what opening a trace takes.
+void add_trace_file_options(CLI::App& app, TraceOptions& options);
+// Adds those and --kallsyms, --symfs, --no-inline: what symbolizing its frames takes.
 void add_trace_options(CLI::App& app, TraceOptions& options);
 
 struct OpenedTrace {

@@ -38,11 +38,7 @@ int cmd_import(int argc, char** argv) {
         "--no-user-symbols", [&](int64_t) { options.symbolize_user = false; },
         "leave perf.data user frames unresolved (do not read the binaries)");
     app.add_flag("-q,--quiet", quiet, "print nothing on success");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (const auto done = parse_command_line(app, argc, argv)) return *done;
     if (output.empty()) output = kDefaultTraceName;
     if (output == input)
         throw Error("the output would overwrite the input " + input + ": choose another -o OUT");

@@ -168,17 +168,8 @@ int cmd_info(int argc, char** argv) {
         "throttled records per CPU, unique stacks, threads, dsos.",
         "kprof info"};
     TraceOptions options;
-    cli.add_option("FILE", options.file,
-                   "trace to describe: a kprof trace, perf.data, perf script text or folded "
-                   "stacks (default: kprof.data)");
-    cli.add_flag("--recover", options.recover,
-                 "read every complete chunk of an unfinished trace (FILE, or FILE.tmp left by "
-                 "a recording that was killed)");
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
+    add_trace_file_options(cli, options);
+    if (const auto done = parse_command_line(cli, argc, argv)) return *done;
     print_info(open_trace(options));
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "collector/events.hpp"
 #include "collector/perf_system.hpp"
 #include "collector/recorder.hpp"
@@ -87,11 +88,7 @@ int cmd_record(int argc, char** argv) {
                  "sample user space only (exclude_kernel): what an unprivileged user may "
                  "record of their own processes with perf_event_paranoid=2");
     app.add_flag("-q,--quiet", quiet, "do not print the summary at the end");
-    try {
-        app.parse(own_argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (const auto done = parse_command_line(app, own_argc, argv)) return *done;
     // "kprof record ls -l" without "--": CLI11 left the command in remaining().
     if (options.command.empty()) {
         for (std::string& a : app.remaining()) options.command.push_back(std::move(a));

@@ -10,6 +10,7 @@
 #include "analyzer/call_graph.hpp"
 #include "analyzer/report.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
 #include "trace/imports.hpp"
@@ -46,19 +47,14 @@ int cmd_report(int argc, char** argv) {
         "Analyze a trace: flat profile (default), gprof-style call graph, callers/callees "
         "of a function, call trees, JSON, folded stacks, Graphviz DOT or an SVG flame graph.",
         "kprof report"};
-    std::string file = kDefaultTraceName;
+    TraceOptions trace;
     std::string output_path;
-    LoadOptions load;
     AggregateOptions agg_options;
     FilterOptions& flt = agg_options.filters;
     ReportOptions rep;
     std::string weight = "samples", cpus, pids, tids, time_spec, callers, callees;
     bool callgraph = false, tree = false, json = false, folded = false, dot = false, svg = false,
-         flat = false, no_inline = false;
-
-    cli.add_option("FILE", file,
-                   "trace to analyze: kprof trace, perf.data, perf script text or folded stacks "
-                   "(default kprof.data)");
+         flat = false;
     cli.add_option("-o,--output", output_path, "write the report to this file instead of stdout");
     // Outputs
     auto* o_flat = cli.add_flag("--flat", flat, "flat profile sorted by self weight (the default)");
@@ -119,30 +115,16 @@ int cmd_report(int argc, char** argv) {
     cli.add_option("--width", rep.svg_width, "--svg: image width in pixels (default 1200)")
         ->check(CLI::Range(200, 100000));
     // Symbols and loading, as every analysis command takes them.
-    cli.add_option(
-           "--kallsyms", load.import.kallsyms_path,
-           "kernel symbols to use instead of the trace's snapshot (or for files without one)")
-        ->type_name("FILE");
-    cli.add_option("--symfs", load.import.symfs, "root directory to find user binaries under")
-        ->type_name("DIR");
-    cli.add_flag("--no-inline", no_inline, "do not show inlined functions as frames");
-    cli.add_flag("--recover", load.recover,
-                 "read the complete part of an unfinished trace (FILE.tmp)");
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
+    add_trace_options(cli, trace);
+    if (const auto done = parse_command_line(cli, argc, argv)) return *done;
 
     agg_options.weight = weight == "period" ? WeightKind::period : WeightKind::samples;
     if (!cpus.empty()) flt.cpus = parse_id_list(cpus);
     if (!pids.empty()) flt.pids = parse_id_list(pids);
     if (!tids.empty()) flt.tids = parse_id_list(tids);
     if (!time_spec.empty()) flt.time = TimeRange::parse(time_spec);
-    agg_options.resolve.kallsyms_path = load.import.kallsyms_path;
-    agg_options.resolve.symfs = load.import.symfs;
-    agg_options.resolve.inline_frames = !no_inline;
-    rep.trace_name = file;
+    agg_options.resolve = resolve_options(trace);
+    rep.trace_name = trace.file;
 
     Output what = Output::flat;
     if (callgraph) what = Output::callgraph;
@@ -153,7 +135,7 @@ int cmd_report(int argc, char** argv) {
     if (dot) what = Output::dot;
     if (svg) what = Output::svg;
 
-    const Profile profile = load_profile(file, load);
+    const Profile profile = open_trace(trace).profile;
     const AggregatedProfile agg = aggregate(profile, agg_options);
 
     std::ofstream file_out;
@@ -185,7 +167,7 @@ int cmd_report(int argc, char** argv) {
                     throw Error(
                         fmt::format("no function matches '{}'; 'kprof report {}' lists the "
                                     "functions of the trace",
-                                    name, file));
+                                    name, trace.file));
             }
             for (size_t i = 0; i < events.size(); ++i) {
                 if (i) out << "\n";

@@ -143,11 +143,7 @@ int cmd_script(int argc, char** argv) {
         "kprof script"};
     TraceOptions options;
     add_trace_options(cli, options);
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
+    if (const auto done = parse_command_line(cli, argc, argv)) return *done;
     const OpenedTrace t = open_trace(options);
     ScriptPrinter printer(t.profile, resolve_options(options));
     printer.print_all(stdout);

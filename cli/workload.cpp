@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "collector/workloads/workloads.hpp"
 
 namespace kprof::cli {
@@ -25,12 +26,7 @@ int cmd_workload(int argc, char** argv) {
                    "(default 56); socket ignores it")
         ->option_text("BYTES");
     app.add_flag("-l,--list", list, "list the built-in workloads and exit");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        // CLI11 has its own exit codes; kprof uses 2 for every malformed command line.
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (const auto done = parse_command_line(app, argc, argv)) return *done;
     // A malformed command line exits 2 like CLI11's own errors; a workload that fails, 1.
     auto usage_error = [](const std::string& message) {
         std::fprintf(stderr, "kprof workload: %s\n", message.c_str());
