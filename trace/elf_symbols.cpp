@@ -341,24 +341,6 @@ bool ElfImage::has_debug_info() const {
     return dwfl_module_getdwarf(impl_->mod, &bias) != nullptr;
 }
 
-bool ElfImage::has_embedded_debug_info() const {
-    if (!impl_->debug_info) return false;
-    Dwarf_Addr b = 0;
-    Elf* elf = dwfl_module_getelf(impl_->mod, &b);
-    size_t shstrndx = 0;
-    if (elf == nullptr || elf_getshdrstrndx(elf, &shstrndx) != 0) return false;
-    Elf_Scn* scn = nullptr;
-    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
-        GElf_Shdr shdr;
-        if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type == SHT_NOBITS) continue;
-        const char* name = elf_strptr(elf, shstrndx, shdr.sh_name);
-        if (name != nullptr &&
-            (std::strcmp(name, ".debug_info") == 0 || std::strcmp(name, ".zdebug_info") == 0))
-            return true;
-    }
-    return false;
-}
-
 std::vector<SourceFrame> ElfImage::source(uint64_t vaddr, SourceFrame* function) const {
     std::vector<SourceFrame> frames;
     if (!impl_->debug_info) return frames;

@@ -56,10 +56,6 @@ class ElfImage {
     // *function gets the containing function's declaration (name, file, first line).
     std::vector<SourceFrame> source(uint64_t vaddr, SourceFrame* function = nullptr) const;
     bool has_debug_info() const;
-    // Whether the file itself carries DWARF (a -g build), as opposed to DWARF that
-    // has_debug_info() would load from a separate debug file (/usr/lib/debug, debuglink):
-    // answered from the section headers, without loading any DWARF.
-    bool has_embedded_debug_info() const;
 
   private:
     struct Impl;

@@ -706,6 +706,20 @@ void TraceWriter::add_stacks(const StackTable& table) {
     }
 }
 
+void TraceWriter::add_new_stacks(const StackTable& fresh) {
+    impl_->check_usable();
+    Impl& w = *impl_;
+    for (StackId id = 0; id < fresh.size(); ++id) {
+        const StackView s = fresh.get(id);
+        encode_stack(w.pending_stacks, s);
+        ++w.stacks_taken;
+        ++w.pending_stack_count;
+        w.pending_stack_ips += s.ips.size();
+        if (w.pending_stack_count >= kStacksPerChunk || w.pending_stack_ips >= kStackIpsPerChunk)
+            w.flush_stacks();
+    }
+}
+
 void TraceWriter::sync() {
     impl_->check_usable();
     impl_->flush_samples();

@@ -33,6 +33,10 @@ class TraceWriter {
     void add_samples(std::span<const Sample> samples);
     // Writes the stacks of `table` not yet written (ids are stable: append-only table).
     void add_stacks(const StackTable& table);
+    // Writes every stack of `fresh` as the next ids, in order: for a recorder that interns
+    // stacks itself and keeps only some of them in memory (it hands each new stack over
+    // once, then clears `fresh`). Not to be mixed with add_stacks() of a growing table.
+    void add_new_stacks(const StackTable& fresh);
     // Writes everything buffered as (possibly small) chunks now, so that a recording killed
     // later (SIGKILL, power loss) still has these samples for --recover.
     void sync();

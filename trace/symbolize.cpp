@@ -89,18 +89,43 @@ struct AddressSpaceKeyHash {
     }
 };
 
-// Where one unique user address landed.
-struct Placement {
-    DsoId dso = kNoDso;
-    uint64_t offset = 0;  // file offset (for the vDSO: offset into its image)
-};
-
-// One unique (dso, file offset) to resolve.
-struct Wanted {
-    uint64_t relative = 0;  // relative_address() of it
-    bool caller = false;    // seen as a return address (not a stack's first user frame)
-    bool resolved = false;
-};
+// The user addresses of every unique stack, through the mappings of its address space.
+UserAddresses gather_addresses(const Profile& profile) {
+    UserAddresses out;
+    out.by_dso.resize(profile.dsos.size());
+    MappingIndex index(profile.mappings);
+    // Where each unique (pid, generation, ip) landed: its dso's entry, or null.
+    std::unordered_map<AddressSpaceKey, UserAddress*, AddressSpaceKeyHash> placed;
+    const StackTable& stacks = profile.stacks;
+    for (StackId id = 0; id < stacks.size(); ++id) {
+        const StackView s = stacks.get(id);
+        const auto user = s.user_ips();
+        for (size_t i = 0; i < user.size(); ++i) {
+            const uint64_t ip = user[i];
+            auto [it, fresh] = placed.try_emplace({s.pid, s.generation, ip}, nullptr);
+            if (fresh) {
+                const Mapping* m =
+                    ip < kKernelAddressStart ? index.find(s.pid, s.generation, ip) : nullptr;
+                if (m == nullptr || m->dso >= profile.dsos.size()) {
+                    ++out.unmapped;
+                } else {
+                    const uint64_t offset =
+                        is_vdso(profile.dsos[m->dso]) ? ip - m->start : ip - m->start + m->pgoff;
+                    UserAddress& a = out.by_dso[m->dso][offset];
+                    a.relative = relative_address(*m, ip);
+                    it->second = &a;  // unordered_map elements stay where they are
+                }
+            }
+            if (it->second == nullptr) {
+                ++out.unmapped_frames;
+                continue;
+            }
+            ++it->second->frames;
+            if (i > 0) it->second->caller = true;
+        }
+    }
+    return out;
+}
 
 std::string kernel_release() {
     utsname u{};
@@ -116,68 +141,44 @@ class Symbolizer {
     Symbolizer(Profile& profile, const SymbolizeOptions& options, SymbolizeStats& stats)
         : profile_(profile), options_(options), stats_(stats) {}
 
-    void run() {
-        MappingIndex index(profile_.mappings);
-        std::unordered_map<AddressSpaceKey, Placement, AddressSpaceKeyHash> placed;
-        std::vector<std::unordered_map<uint64_t, Wanted>> wanted(profile_.dsos.size());
+    void run(UserAddresses& addresses) {
+        addresses.by_dso.resize(profile_.dsos.size());
+        // A few mappings of each dso: a deleted binary is still readable through a live
+        // process's mapping of it, and the latest mappings are the likeliest to be alive.
         std::vector<std::vector<const Mapping*>> dso_mappings(profile_.dsos.size());
-
-        const StackTable& stacks = profile_.stacks;
-        for (StackId id = 0; id < stacks.size(); ++id) {
-            const StackView s = stacks.get(id);
-            const auto user = s.user_ips();
-            for (size_t i = 0; i < user.size(); ++i) {
-                const uint64_t ip = user[i];
-                auto [it, fresh] = placed.try_emplace({s.pid, s.generation, ip});
-                if (!fresh && it->second.dso == kNoDso) continue;
-                if (fresh) {
-                    const Mapping* m =
-                        ip < kKernelAddressStart ? index.find(s.pid, s.generation, ip) : nullptr;
-                    if (m == nullptr || m->dso >= profile_.dsos.size()) {
-                        ++stats_.unmapped;
-                        continue;
-                    }
-                    const Dso& dso = profile_.dsos[m->dso];
-                    it->second.dso = m->dso;
-                    it->second.offset = is_vdso(dso) ? ip - m->start : ip - m->start + m->pgoff;
-                    auto& ms = dso_mappings[m->dso];
-                    if (ms.size() < 64) ms.push_back(m);
-                    Wanted& w = wanted[m->dso][it->second.offset];
-                    w.relative = relative_address(*m, ip);
-                }
-                if (i > 0) wanted[it->second.dso][it->second.offset].caller = true;
-            }
+        for (size_t i = profile_.mappings.size(); i-- > 0;) {
+            const Mapping& m = profile_.mappings[i];
+            if (m.dso < dso_mappings.size() && !addresses.by_dso[m.dso].empty() &&
+                dso_mappings[m.dso].size() < 64)
+                dso_mappings[m.dso].push_back(&m);
         }
 
         for (DsoId d = 0; d < profile_.dsos.size(); ++d) {
-            if (wanted[d].empty()) continue;
+            auto& wanted = addresses.by_dso[d];
+            if (wanted.empty()) continue;
             Dso& dso = profile_.dsos[d];
             if (options_.only_unsymbolized && dso.symbolized) {
-                for (auto& [off, w] : wanted[d])
+                for (auto& [off, w] : wanted)
                     w.resolved = std::binary_search(
                         dso.symbols.begin(), dso.symbols.end(), w.relative,
                         [](const auto& a, const auto& b) { return below(a, b); });
                 continue;
             }
-            symbolize_dso(dso, wanted[d], dso_mappings[d]);
+            symbolize_dso(dso, wanted, dso_mappings[d]);
         }
 
         // Frames, each unique stack once; unmapped frames count as unresolved too.
-        uint64_t frames = 0, unresolved = 0;
-        for (StackId id = 0; id < stacks.size(); ++id) {
-            const StackView s = stacks.get(id);
-            for (uint64_t ip : s.user_ips()) {
-                ++frames;
-                const auto p = placed.find({s.pid, s.generation, ip});
-                if (p == placed.end() || p->second.dso == kNoDso ||
-                    !wanted[p->second.dso][p->second.offset].resolved)
-                    ++unresolved;
+        uint64_t frames = addresses.unmapped_frames, unresolved = addresses.unmapped_frames;
+        for (const auto& w : addresses.by_dso) {
+            for (const auto& [off, a] : w) {
+                frames += a.frames;
+                if (!a.resolved) unresolved += a.frames;
+                (a.resolved ? stats_.resolved : stats_.unresolved)++;
             }
         }
         stats_.frames = frames;
         profile_.unresolved_frames = unresolved;
-        for (const auto& w : wanted)
-            for (const auto& [off, a] : w) (a.resolved ? stats_.resolved : stats_.unresolved)++;
+        stats_.unmapped = addresses.unmapped;
         stats_.unresolved += stats_.unmapped;
         stats_.addresses = stats_.resolved + stats_.unresolved;
     }
@@ -189,7 +190,7 @@ class Symbolizer {
     }
     static bool below(uint64_t r, const DsoSymbol& s) { return r < s.start; }
 
-    void symbolize_dso(Dso& dso, std::unordered_map<uint64_t, Wanted>& wanted,
+    void symbolize_dso(Dso& dso, std::unordered_map<uint64_t, UserAddress>& wanted,
                        const std::vector<const Mapping*>& mappings) {
         std::shared_ptr<ElfImage> image = open_image(dso, mappings);
         if (image == nullptr) return;
@@ -224,10 +225,7 @@ class Symbolizer {
             }
         }
         dso.sources.clear();
-        if (options_.debug_info &&
-            (options_.separate_debug_info ? image->has_debug_info()
-                                          : image->has_embedded_debug_info()))
-            add_sources(dso, *image, wanted, hit);
+        if (options_.debug_info && image->has_debug_info()) add_sources(dso, *image, wanted, hit);
         dso.symbols.clear();
         dso.symbols.reserve(hit.size());
         for (auto& [start, s] : hit) dso.symbols.push_back(std::move(s));
@@ -239,7 +237,7 @@ class Symbolizer {
     // per-address table. A return address's source is that of the call before it, so
     // callers are looked up one byte back.
     static void add_sources(Dso& dso, const ElfImage& image,
-                            const std::unordered_map<uint64_t, Wanted>& wanted,
+                            const std::unordered_map<uint64_t, UserAddress>& wanted,
                             std::map<uint64_t, DsoSymbol>& hit) {
         for (const auto& [offset, w] : wanted) {
             if (!w.resolved) continue;
@@ -368,11 +366,20 @@ class Symbolizer {
         return image;
     }
 
+    // The image of the same build-id opened lately (the same file under another path, as
+    // /lib and /usr/lib on a merged-/usr system), with its symbol table already built.
+    // Only a few stay open: a system-wide recording hits thousands of binaries, and each
+    // open image holds its symbol table and whatever DWARF was read.
     std::shared_ptr<ElfImage> share(std::unique_ptr<ElfImage> image) {
         if (image->build_id().empty()) return image;
-        auto [it, fresh] = by_build_id_.try_emplace(image->build_id());
-        if (fresh) it->second = std::move(image);
-        return it->second;
+        auto it = std::find_if(recent_.begin(), recent_.end(), [&](const auto& r) {
+            return r->build_id() == image->build_id();
+        });
+        std::shared_ptr<ElfImage> found = it != recent_.end() ? *it : std::move(image);
+        if (it != recent_.end()) recent_.erase(it);
+        recent_.insert(recent_.begin(), found);
+        if (recent_.size() > kRecentImages) recent_.pop_back();
+        return found;
     }
 
     void mark_deleted(Dso& dso) {
@@ -387,7 +394,8 @@ class Symbolizer {
     const SymbolizeOptions& options_;
     SymbolizeStats& stats_;
     std::shared_ptr<ElfImage> vdso_;
-    std::unordered_map<std::string, std::shared_ptr<ElfImage>> by_build_id_;
+    static constexpr size_t kRecentImages = 4;
+    std::vector<std::shared_ptr<ElfImage>> recent_;  // most recently used first
 };
 
 }  // namespace
@@ -395,7 +403,17 @@ class Symbolizer {
 SymbolizeStats symbolize_profile(Profile& profile, const SymbolizeOptions& options) {
     const auto t0 = std::chrono::steady_clock::now();
     SymbolizeStats stats;
-    Symbolizer(profile, options, stats).run();
+    UserAddresses addresses = gather_addresses(profile);
+    Symbolizer(profile, options, stats).run(addresses);
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return stats;
+}
+
+SymbolizeStats symbolize_addresses(Profile& profile, UserAddresses& addresses,
+                                   const SymbolizeOptions& options) {
+    const auto t0 = std::chrono::steady_clock::now();
+    SymbolizeStats stats;
+    Symbolizer(profile, options, stats).run(addresses);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return stats;
 }

@@ -4,18 +4,18 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "trace/profile.hpp"
 
 namespace kprof {
 
 struct SymbolizeOptions {
-    bool debug_info = true;  // DWARF file:line and inlined frames where present
-    // With debug_info: also DWARF from separate debug files (/usr/lib/debug by build-id,
-    // debuglink), i.e. of system libraries. Loading those costs far more than the symbol
-    // lookups; false limits DWARF to binaries that carry their own (-g builds). Symbol
-    // tables are read from separate debug files either way.
-    bool separate_debug_info = true;
+    // DWARF file:line and inlined frames where present, the binary's own (-g builds) or
+    // from separate debug files (/usr/lib/debug by build-id, debuglink). Symbol tables are
+    // read from separate debug files either way.
+    bool debug_info = true;
     std::string symfs;  // root prefix for binary paths ("" = /)
     // Leave dsos that already carry symbols alone (analysis-time --symfs fills only the
     // ones recorded without symbols).
@@ -38,6 +38,31 @@ struct SymbolizeStats {
 // Each unique (dso, address) is resolved once; each ELF is opened once per path and its
 // lookups shared by build-id.
 SymbolizeStats symbolize_profile(Profile& profile, const SymbolizeOptions& options = {});
+
+// One hit user address of a dso, in its file offset space (for the vDSO: the offset into
+// its image), gathered from the unique stacks.
+struct UserAddress {
+    uint64_t relative = 0;  // ip - mapping start + pgoff: the DsoSymbol::start space
+    uint64_t frames = 0;    // user frames of unique stacks at this address
+    bool caller = false;    // seen as a return address (not a stack's first user frame)
+    bool resolved = false;  // set by symbolize_addresses
+};
+
+// The user addresses of a profile's stacks, per dso; what symbolization needs of the
+// stacks. A recorder gathers them as stacks are first seen, so that the stacks themselves
+// need not stay in memory until the end.
+struct UserAddresses {
+    std::vector<std::unordered_map<uint64_t, UserAddress>> by_dso;  // [dso]: offset -> address
+    uint64_t unmapped_frames = 0;  // user frames of unique stacks outside every mapping
+    uint64_t unmapped = 0;         // unique such addresses (as far as the gatherer knows)
+};
+
+// symbolize_profile() for addresses gathered beforehand: fills profile.dsos (the ones with
+// addresses) and profile.unresolved_frames, and each address's `resolved`. Reads
+// profile.mappings (a deleted binary may still be open through a live process's mapping),
+// not profile.stacks.
+SymbolizeStats symbolize_addresses(Profile& profile, UserAddresses& addresses,
+                                   const SymbolizeOptions& options = {});
 
 // Analysis-time --symfs: the profile's dsos, where those recorded without symbols
 // (symbolized == false) are looked up under `symfs` (their recorded path below it, or
