@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/test_support.hpp"
 #include "trace/format.hpp"
 #include "trace/trace_test_util.hpp"
 
@@ -18,7 +19,7 @@ TEST(InfoCommand, ShowsMetadataEventsLossesAndTables) {
     const Profile p = make_profile({.samples = 300, .stacks = 30});
     write_trace(dir.file("t.kprof"), p);
     const auto r = run_kprof({"info", dir.file("t.kprof")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("kprof trace, finalized"));
     EXPECT_THAT(r.out, HasSubstr("testhost"));
     EXPECT_THAT(r.out, HasSubstr("6.18.0-test (x86_64)"));
@@ -53,7 +54,7 @@ TEST(InfoCommand, WarnsAboutRestrictedKernelSymbols) {
     p.meta.kptr_restricted = true;
     write_trace(dir.file("r"), p);
     const auto r = run_kprof({"info", dir.file("r")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("kptr_restrict"));
 }
 
@@ -68,7 +69,7 @@ TEST(InfoCommand, EscapesHostileNames) {
     p.dsos[0].path = "/tmp/\x1b[31mred";
     write_trace(dir.file("h"), p);
     const auto r = run_kprof({"info", dir.file("h")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
     EXPECT_EQ(r.out.find('\x07'), std::string::npos);
     EXPECT_EQ(r.out.find('\x9b'), std::string::npos);
@@ -87,10 +88,10 @@ TEST(InfoCommand, UnfinishedTraceNeedsRecover) {
     }
     // Only k.data.tmp exists, as after a SIGKILL.
     auto r = run_kprof({"info", dir.file("k.data.tmp")});
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("--recover"));
     r = run_kprof({"info", "--recover", dir.file("k.data")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("NOT finalized"));
     EXPECT_THAT(r.out, HasSubstr("1000 samples"));
     EXPECT_THAT(r.err, HasSubstr("warning"));
@@ -104,14 +105,14 @@ TEST(InfoCommand, CorruptAndMissingFilesFailClearly) {
     bytes[bytes.size() / 2] ^= 0x10;
     test::write_bytes(dir.file("c"), bytes);
     auto r = run_kprof({"info", dir.file("c")});
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("at offset"));
     r = run_kprof({"info", dir.file("missing")});
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("cannot open"));
     test::write_bytes(dir.file("junk"), {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
     r = run_kprof({"info", dir.file("junk")});
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("unknown file format"));
 }
 

@@ -5,6 +5,7 @@
 #include <regex>
 #include <sstream>
 
+#include "support/test_support.hpp"
 #include "trace/format.hpp"
 #include "trace/trace_test_util.hpp"
 
@@ -98,7 +99,7 @@ TEST(ScriptCommand, PerfScriptLayoutExactly) {
     TempDir dir;
     write_trace(dir.file("s"), script_profile());
     const auto r = run_kprof({"script", dir.file("s")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     // The first sample in time order (100.000001 s), spelled out by hand from perf 6.1's
     // formats: "%s %5d/%-5d [%03d] %5lu.%06lu: %10lu %s: " and "\t%16lx sym+0x%lx (dso)".
     const std::string first =
@@ -129,7 +130,7 @@ TEST(ScriptCommand, StackcollapsePerfReadsItUnchanged) {
     TempDir dir;
     write_trace(dir.file("s"), script_profile());
     const auto r = run_kprof({"script", dir.file("s")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto folded = collapse(r.out);
     const std::map<std::string, uint64_t> expected{
         {"target;target;main;inlined_helper;__sys_socket;tcp_sendmsg", 3},
@@ -145,7 +146,7 @@ TEST(ScriptCommand, NoInlineAndKallsymsOverride) {
     test::write_bytes(dir.file("ks"), std::vector<uint8_t>(ks.begin(), ks.end()));
     const auto r =
         run_kprof({"script", "--no-inline", "--kallsyms", dir.file("ks"), dir.file("s")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, ::testing::Not(HasSubstr("inlined_helper")));
     EXPECT_THAT(r.out, HasSubstr("\tffffffff81001010 renamed_fn+0x10 ([kernel.kallsyms])\n"));
     EXPECT_THAT(r.out, HasSubstr("\tffffffff81003010 renamed_fn+0x2010 ([kernel.kallsyms])\n"));
@@ -159,7 +160,7 @@ TEST(ScriptCommand, EverySampleOfABigTraceIsPrinted) {
     const Profile p = test::make_profile({.samples = 20'000, .stacks = 500});
     write_trace(dir.file("big"), p);
     const auto r = run_kprof({"script", dir.file("big")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     size_t blocks = 0, frames = 0;
     std::istringstream in(r.out);
     std::string line;
@@ -189,13 +190,13 @@ TEST(ScriptCommand, RecoverAndErrors) {
         w.add_samples(p.samples);
     }
     auto r = run_kprof({"script", dir.file("k")});
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.exit_code, 1);
     r = run_kprof({"script", "--recover", dir.file("k")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("warning"));
     EXPECT_EQ(collapse(r.out).size(), 2u);
     r = run_kprof({"script", "--kallsyms", dir.file("nope"), dir.file("k.tmp"), "--recover"});
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("nope"));
 }
 
@@ -219,7 +220,7 @@ TEST(ScriptCommand, MatchesPerfScriptOnAPerfRecording) {
     const auto bytes = test::read_bytes(perf_txt);
     const std::string perf_out(bytes.begin(), bytes.end());
     const auto r = run_kprof({"script", data});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     auto split = [](const std::string& text, bool headers) {
         std::vector<std::string> out;
         static const std::regex pid_on(R"( +\d+/\d+ .*$)");

@@ -1,17 +1,12 @@
-// Hand-built profiles for the trace layer tests.
+// Hand-built profiles for the trace layer tests (and scratch files, running kprof: the
+// shared test support, which they use with these).
 #pragma once
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "support/test_support.hpp"
 #include "trace/profile.hpp"
 
 namespace kprof::test {
@@ -119,64 +114,6 @@ inline Profile make_profile(const ProfileShape& shape = {}) {
         ++p.events[s.event].samples;
     }
     return p;
-}
-
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::string tmpl = "/tmp/kprof-trace-test-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
-
-inline std::vector<uint8_t> read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
-
-inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-}
-
-struct CommandResult {
-    int status = -1;  // exit status, or 128 + signal
-    std::string out;
-    std::string err;
-};
-
-// Runs the built kprof with `args` (each shell-quoted), capturing stdout and stderr.
-inline CommandResult run_kprof(const std::vector<std::string>& args) {
-    TempDir dir;
-    std::string cmd = KPROF_BINARY;
-    for (const std::string& a : args) {
-        std::string q = "'";
-        for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        cmd += " " + q + "'";
-    }
-    cmd += " >" + dir.file("out") + " 2>" + dir.file("err") + " </dev/null";
-    const int raw = std::system(cmd.c_str());
-    CommandResult r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    const auto out = read_bytes(dir.file("out"));
-    const auto err = read_bytes(dir.file("err"));
-    r.out.assign(out.begin(), out.end());
-    r.err.assign(err.begin(), err.end());
-    return r;
 }
 
 }  // namespace kprof::test
