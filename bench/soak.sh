@@ -7,6 +7,7 @@
 # tests (LiveRecord.TwoConcurrentRecordingsBothSucceed).
 #
 #   bash bench/soak.sh            # as root; KPROF=build/kprof DUR=600
+#   KEEP=soak.data bash bench/soak.sh   # keeps the trace for a look with kprof info
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,4 +50,5 @@ cat <<OUT
 | trace size | $((size / 1024)) KiB ($(awk -v s="$size" -v n="$samples" 'BEGIN { printf "%.1f", s / n }') bytes/sample) |
 | result | $status |
 OUT
+[ -n "${KEEP:-}" ] && cp "$scratch/soak.data" "$KEEP"
 [ $status = PASS ]

@@ -4,6 +4,19 @@
 #include <tuple>
 
 namespace kprof::collector {
+namespace {
+
+uint64_t stack_hash(std::span<const uint64_t> ips, uint32_t kernel_depth) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ kernel_depth;
+    for (uint64_t ip : ips) {
+        h ^= ip;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+}  // namespace
 
 ProfileBuilder::ProfileBuilder(Profile& profile, std::unordered_map<uint64_t, int> event_by_id,
                                const std::vector<uint32_t>& cpus)
@@ -30,6 +43,7 @@ DsoId ProfileBuilder::intern_dso(std::string_view path) {
     d.path = std::string(path);
     profile_.dsos.push_back(std::move(d));
     dso_index_.emplace(std::string(path), id);
+    if (path == "[vdso]") vdso_ = id;
     return id;
 }
 
@@ -95,6 +109,10 @@ void ProfileBuilder::add(const Record& record, uint32_t ring_cpu) {
             }
         },
         record);
+    if (streaming_) {
+        latest_ns_ = std::max(latest_ns_, record_time(record));
+        retire_exited();
+    }
 }
 
 void ProfileBuilder::add_sample(const SampleRecord& s) {
@@ -113,7 +131,8 @@ void ProfileBuilder::add_sample(const SampleRecord& s) {
     out.tid = s.tid;
     out.cpu = static_cast<uint16_t>(s.cpu);
     out.event = static_cast<uint16_t>(ev->second);
-    out.stack = profile_.stacks.intern(ips_, kernel_depth, s.pid, generation(s.pid));
+    out.stack = streaming_ ? intern_streaming(kernel_depth, s.pid)
+                           : profile_.stacks.intern(ips_, kernel_depth, s.pid, generation(s.pid));
     profile_.samples.push_back(out);
     ++profile_.events[static_cast<size_t>(ev->second)].samples;
     ++counters_.samples;
@@ -130,6 +149,10 @@ void ProfileBuilder::add_mmap(const MmapRecord& m) {
     map.pgoff = m.pgoff;
     map.time_ns = m.sid.time;
     map.dso = intern_dso(m.filename.empty() ? std::string_view("//anon") : m.filename);
+    if (streaming_) {
+        add_space_mapping(spaces_[space_key(map.pid, map.generation)], map);
+        return;
+    }
     space_mappings_[space_key(map.pid, map.generation)].push_back(profile_.mappings.size());
     profile_.mappings.push_back(map);
 }
@@ -137,6 +160,7 @@ void ProfileBuilder::add_mmap(const MmapRecord& m) {
 void ProfileBuilder::add_comm(const CommRecord& c) {
     if (c.exec) {
         // A new program image: its stacks and mappings must not mix with the old one's.
+        if (streaming_) mark_exited(c.pid, c.sid.time);
         ++generation_[c.pid];
     }
     Thread& t = thread_for(c.pid, c.tid);
@@ -148,6 +172,13 @@ void ProfileBuilder::add_task(const TaskRecord& r) {
     if (r.exit) {
         auto it = thread_index_.find(r.tid);
         if (it != thread_index_.end()) profile_.threads[it->second].exit_ns = r.time;
+        if (streaming_) {
+            // The process ends with its main thread; where that left first, with the rest.
+            auto leader = thread_index_.find(r.pid);
+            if (r.tid == r.pid ||
+                (leader != thread_index_.end() && profile_.threads[leader->second].exit_ns != 0))
+                mark_exited(r.pid, r.time);
+        }
         return;
     }
     std::string comm;
@@ -157,10 +188,26 @@ void ProfileBuilder::add_task(const TaskRecord& r) {
     if (new_process) {
         // A reused pid is a new address space: give it a generation of its own.
         if (auto g = generation_.find(r.pid); g != generation_.end()) ++g->second;
+        if (streaming_) {
+            // The pid's old process is still held (it exited less than a second ago).
+            if (spaces_.contains(space_key(r.pid, generation(r.pid)))) ++generation_[r.pid];
+            const uint32_t gen = generation(r.pid);
+            auto parent = spaces_.find(space_key(r.ppid, generation(r.ppid)));
+            if (parent != spaces_.end()) {
+                const std::vector<Mapping> copy = parent->second.mappings;
+                Space& mine = spaces_[space_key(r.pid, gen)];
+                for (Mapping m : copy) {
+                    m.pid = r.pid;
+                    m.generation = gen;
+                    m.time_ns = r.time;
+                    add_space_mapping(mine, m);
+                }
+            }
+        }
         // fork() copies the parent's mappings; the kernel reports no MMAP2 for them.
         const uint32_t gen = generation(r.pid);
         auto parent_maps = space_mappings_.find(space_key(r.ppid, generation(r.ppid)));
-        if (parent_maps != space_mappings_.end()) {
+        if (!streaming_ && parent_maps != space_mappings_.end()) {
             const std::vector<size_t> copy = parent_maps->second;
             auto& mine = space_mappings_[space_key(r.pid, gen)];
             for (size_t i : copy) {
@@ -185,12 +232,125 @@ void ProfileBuilder::add_task(const TaskRecord& r) {
 }
 
 void ProfileBuilder::finalize() {
+    if (streaming_) {
+        std::vector<uint64_t> keys;
+        for (const auto& [key, space] : spaces_) keys.push_back(key);
+        for (uint64_t key : keys) retire(key);
+        exits_.clear();
+    }
     std::sort(profile_.mappings.begin(), profile_.mappings.end(),
               [](const Mapping& a, const Mapping& b) {
                   return std::tie(a.pid, a.generation, a.start, a.time_ns) <
                          std::tie(b.pid, b.generation, b.start, b.time_ns);
               });
     space_mappings_.clear();
+}
+
+void ProfileBuilder::stream_stacks() {
+    streaming_ = true;
+}
+
+void ProfileBuilder::clear_fresh_stacks() {
+    fresh_base_ += static_cast<StackId>(fresh_.size());
+    fresh_.clear();
+}
+
+StackId ProfileBuilder::intern_streaming(uint32_t kernel_depth, uint32_t pid) {
+    const std::span<const uint64_t> ips(ips_);
+    const uint32_t depth = static_cast<uint32_t>(ips.size());
+    kernel_depth = std::min(kernel_depth, depth);
+    // Kernel-only stacks are shared by every address space, as in StackTable::intern.
+    const bool kernel_only = kernel_depth == depth;
+    const uint32_t gen = kernel_only ? 0 : generation(pid);
+    if (kernel_only) pid = 0;
+    Space& space = kernel_only ? kernel_only_ : spaces_[space_key(pid, gen)];
+    space.exited_ns = 0;  // a sample after the main thread's exit: other threads still run
+
+    const uint64_t h = stack_hash(ips, kernel_depth);
+    auto [first, last] = space.stacks.equal_range(h);
+    for (auto it = first; it != last; ++it) {
+        const SpaceStack& e = it->second;
+        if (e.depth == depth && e.kernel_depth == kernel_depth &&
+            std::equal(ips.begin(), ips.end(), space.ips.begin() + e.offset))
+            return e.id;
+    }
+    const SpaceStack e{fresh_base_ + static_cast<StackId>(fresh_.size()),
+                       static_cast<uint32_t>(space.ips.size()), depth, kernel_depth};
+    space.ips.insert(space.ips.end(), ips.begin(), ips.end());
+    space.stacks.emplace(h, e);
+    fresh_.append(ips, kernel_depth, pid, gen);
+    if (!kernel_only) gather_user_frames(space, ips.subspan(kernel_depth));
+    return e.id;
+}
+
+void ProfileBuilder::add_space_mapping(Space& space, const Mapping& m) {
+    for (const Mapping& old : space.mappings)
+        if (m.start < old.start + old.len && old.start < m.start + m.len) space.overlaps = true;
+    space.mappings.push_back(m);
+    space.hit.push_back(false);
+}
+
+// The same rule as the symbolizer and the resolver (trace/resolve.hpp): of the mappings
+// holding ip, the one mapped last.
+void ProfileBuilder::gather_user_frames(Space& space, std::span<const uint64_t> user) {
+    const std::vector<Mapping>& maps = space.mappings;
+    for (size_t i = 0; i < user.size(); ++i) {
+        const uint64_t ip = user[i];
+        size_t found = maps.size();
+        if (ip < kKernelAddressStart) {
+            const size_t hint = space.last_found;
+            if (!space.overlaps && hint < maps.size() && ip - maps[hint].start < maps[hint].len) {
+                found = hint;
+            } else {
+                for (size_t m = 0; m < maps.size(); ++m)
+                    if (ip - maps[m].start < maps[m].len &&
+                        (found == maps.size() || maps[m].time_ns >= maps[found].time_ns))
+                        found = m;
+            }
+        }
+        if (found == maps.size()) {
+            ++addresses_.unmapped_frames;
+            continue;
+        }
+        space.last_found = found;
+        space.hit[found] = true;
+        const Mapping& m = maps[found];
+        if (addresses_.by_dso.size() <= m.dso) addresses_.by_dso.resize(m.dso + 1);
+        const uint64_t relative = ip - m.start + m.pgoff;
+        UserAddress& a = addresses_.by_dso[m.dso][m.dso == vdso_ ? ip - m.start : relative];
+        a.relative = relative;
+        ++a.frames;
+        if (i > 0) a.caller = true;
+    }
+}
+
+void ProfileBuilder::mark_exited(uint32_t pid, uint64_t time_ns) {
+    const uint64_t key = space_key(pid, generation(pid));
+    auto it = spaces_.find(key);
+    if (it == spaces_.end()) return;
+    it->second.exited_ns = std::max<uint64_t>(time_ns, 1);
+    exits_.emplace_back(it->second.exited_ns, key);
+}
+
+// Spaces dead for a second: records are put in time order one drain round at a time, so a
+// sample of the process may still come a little after its exit record.
+void ProfileBuilder::retire_exited() {
+    while (!exits_.empty() && exits_.front().first + kRetireDelayNs <= latest_ns_) {
+        const auto [time, key] = exits_.front();
+        exits_.pop_front();
+        auto it = spaces_.find(key);
+        if (it != spaces_.end() && it->second.exited_ns == time) retire(key);
+    }
+}
+
+// Only the mappings a stack hit matter to the trace: analysis resolves nothing else.
+void ProfileBuilder::retire(uint64_t key) {
+    auto it = spaces_.find(key);
+    if (it == spaces_.end()) return;
+    const Space& space = it->second;
+    for (size_t i = 0; i < space.mappings.size(); ++i)
+        if (space.hit[i]) profile_.mappings.push_back(space.mappings[i]);
+    spaces_.erase(it);
 }
 
 }  // namespace kprof::collector

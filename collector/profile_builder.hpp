@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 #include "collector/records.hpp"
 #include "collector/target.hpp"
 #include "trace/profile.hpp"
+#include "trace/symbolize.hpp"
 
 namespace kprof::collector {
 
@@ -45,6 +47,19 @@ class ProfileBuilder {
     // Sorts the mappings as the trace model wants them; call once, after the last add().
     void finalize();
 
+    // Long recordings (-a): memory bounded by the live processes, not by the run's length.
+    // New stacks collect in fresh_stacks() instead of profile.stacks (their ids continue
+    // the numbering across clear_fresh_stacks()), for the caller to write out
+    // (TraceWriter::add_new_stacks) and clear; the user addresses of each new stack are
+    // gathered into user_addresses() for symbolize_addresses() at the end; and a second
+    // after a process exits or execs, its address space's stacks and mappings are dropped,
+    // but for the mappings a stack hit, which go to profile.mappings. Call before add().
+    void stream_stacks();
+    const StackTable& fresh_stacks() const { return fresh_; }
+    void clear_fresh_stacks();
+    UserAddresses& user_addresses() { return addresses_; }
+    size_t live_address_spaces() const { return spaces_.size(); }
+
   private:
     void add_sample(const SampleRecord& s);
     void add_mmap(const MmapRecord& m);
@@ -66,6 +81,42 @@ class ProfileBuilder {
     std::unordered_map<uint64_t, std::vector<size_t>> space_mappings_;  // (pid,gen) -> maps
     std::vector<uint64_t> ips_;  // scratch for callchain_to_stack
     BuilderCounters counters_;
+
+    // Streaming mode (stream_stacks()).
+    struct SpaceStack {
+        StackId id;
+        uint32_t offset;  // into Space::ips
+        uint32_t depth;
+        uint32_t kernel_depth;
+    };
+    // One address space (pid, generation) of a process still alive, or dead for less
+    // than kRetireDelayNs.
+    struct Space {
+        std::vector<Mapping> mappings;  // in the order they were mapped
+        std::vector<bool> hit;          // [i]: a user frame of some stack lies in mappings[i]
+        std::unordered_multimap<uint64_t, SpaceStack> stacks;  // by hash
+        std::vector<uint64_t> ips;
+        uint64_t exited_ns = 0;  // when its process exited or exec'd (0: alive)
+        bool overlaps = false;   // some mappings overlap: the latest mapped wins
+        size_t last_found = 0;   // the mapping of the previous frame: usually this one's too
+    };
+    static constexpr uint64_t kRetireDelayNs = 1'000'000'000;
+    StackId intern_streaming(uint32_t kernel_depth, uint32_t pid);
+    void gather_user_frames(Space& space, std::span<const uint64_t> user);
+    static void add_space_mapping(Space& space, const Mapping& m);
+    void mark_exited(uint32_t pid, uint64_t time_ns);
+    void retire(uint64_t key);
+    void retire_exited();
+
+    bool streaming_ = false;
+    std::unordered_map<uint64_t, Space> spaces_;       // (pid, generation) -> live space
+    Space kernel_only_;                                // kernel-only stacks, shared by all
+    std::deque<std::pair<uint64_t, uint64_t>> exits_;  // (time, space key), time order
+    uint64_t latest_ns_ = 0;                           // latest record time seen
+    StackTable fresh_;
+    StackId fresh_base_ = 0;
+    UserAddresses addresses_;
+    DsoId vdso_ = kNoDso;
 };
 
 }  // namespace kprof::collector

@@ -233,7 +233,7 @@ class Recording {
     std::vector<pid_t> event_pids();
     void synthesize_from_proc(ProfileBuilder& builder, uint64_t now);
     void drain(ProfileBuilder& builder);
-    void flush();
+    void flush(ProfileBuilder& builder);
     bool children_done() {
         for (ChildProcess& c : children_) c.reap(false);
         return std::all_of(children_.begin(), children_.end(),
@@ -326,13 +326,15 @@ void Recording::drain(ProfileBuilder& builder) {
                      [](const Pending& a, const Pending& b) { return a.time < b.time; });
     for (const Pending& p : pending_)
         builder.add(decode_record({arena_.data() + p.offset, p.size}, layout_), p.cpu);
-    flush();
+    flush(builder);
 }
 
-void Recording::flush() {
+void Recording::flush(ProfileBuilder& builder) {
     if (profile_.samples.empty()) return;
     try {
         writer_->add_stacks(profile_.stacks);
+        writer_->add_new_stacks(builder.fresh_stacks());
+        builder.clear_fresh_stacks();
         writer_->add_samples(profile_.samples);
         // At most a second of samples sits in memory only: a killed recording loses no
         // more than that (kprof info --recover reads the rest).
@@ -431,6 +433,9 @@ RecordSummary Recording::run() {
                                             .freq_or_period = s.value});
     }
     ProfileBuilder builder(profile_, events_->event_ids(), cpus_);
+    // The whole system over a long run sees thousands of processes come and go: keep in
+    // memory only the stacks and mappings of the live ones.
+    if (options_.system_wide) builder.stream_stacks();
 
     profile_.kernel_symbols = read_kallsyms(options_.kallsyms_path);
     if (profile_.kernel_symbols.empty()) {
@@ -610,7 +615,10 @@ RecordSummary Recording::run() {
             // recordings of a command or workload.
             SymbolizeOptions symbolize;
             symbolize.debug_info = !options_.system_wide;
-            symbolize_profile(profile_, symbolize);
+            if (options_.system_wide)
+                symbolize_addresses(profile_, builder.user_addresses(), symbolize);
+            else
+                symbolize_profile(profile_, symbolize);
         } catch (const std::exception& e) {
             warn(std::string("user-space symbolization failed (") + e.what() +
                  "); user frames stay unresolved");

@@ -372,9 +372,8 @@ class Symbolizer {
     // open image holds its symbol table and whatever DWARF was read.
     std::shared_ptr<ElfImage> share(std::unique_ptr<ElfImage> image) {
         if (image->build_id().empty()) return image;
-        auto it = std::find_if(recent_.begin(), recent_.end(), [&](const auto& r) {
-            return r->build_id() == image->build_id();
-        });
+        auto it = std::find_if(recent_.begin(), recent_.end(),
+                               [&](const auto& r) { return r->build_id() == image->build_id(); });
         std::shared_ptr<ElfImage> found = it != recent_.end() ? *it : std::move(image);
         if (it != recent_.end()) recent_.erase(it);
         recent_.insert(recent_.begin(), found);

@@ -1,5 +1,6 @@
 // From decoded records to the trace model: threads, exec generations, mappings, shared
-// kernel-only stacks, and loss accounting per CPU.
+// kernel-only stacks, and loss accounting per CPU; and the streaming mode of long
+// system-wide recordings, which keeps only live processes' stacks and mappings.
 #include <gtest/gtest.h>
 #include <linux/perf_event.h>
 #include <sys/mman.h>
@@ -23,14 +24,25 @@ constexpr uint64_t kU1 = 0x55555555a000ULL;
 struct Fixture {
     Profile profile;
     std::unique_ptr<ProfileBuilder> builder;
-    Fixture() {
+    StackTable written;  // streaming: every stack handed out, as the trace file gets them
+    explicit Fixture(bool streaming = false) {
         profile.events = {EventDesc{.name = "cpu-clock"}, EventDesc{.name = "net:net_dev_xmit"}};
         builder = std::make_unique<ProfileBuilder>(
             profile, std::unordered_map<uint64_t, int>{{10, 0}, {11, 0}, {20, 1}},
             std::vector<uint32_t>{0, 1});
+        if (streaming) builder->stream_stacks();
     }
     void feed(const std::vector<uint8_t>& bytes, uint32_t cpu = 0) {
         builder->add(decode_record(bytes, collector_layout()), cpu);
+    }
+    // What the recorder does after each drain round.
+    void take_stacks() {
+        const StackTable& fresh = builder->fresh_stacks();
+        for (StackId id = 0; id < fresh.size(); ++id) {
+            const StackView v = fresh.get(id);
+            written.append(v.ips, v.kernel_depth, v.pid, v.generation);
+        }
+        builder->clear_fresh_stacks();
     }
 };
 
@@ -175,6 +187,148 @@ TEST(ProfileBuilder, UnknownAndMalformedRecordsAreCounted) {
     EXPECT_EQ(f.builder->counters().unknown_records, 1u);
     EXPECT_EQ(f.builder->counters().malformed_records, 1u);
     EXPECT_TRUE(f.profile.samples.empty());
+}
+
+constexpr uint64_t kSecond = 1'000'000'000;
+
+std::vector<uint8_t> mmap2_at(uint32_t pid, uint64_t addr, uint64_t len, uint64_t pgoff,
+                              const char* path, uint64_t t) {
+    RecordBytes b(PERF_RECORD_MMAP2);
+    b.u32(pid).u32(pid).u64(addr).u64(len).u64(pgoff).u32(0).u32(0).u64(0).u64(0);
+    b.u32(PROT_READ | PROT_EXEC).u32(MAP_PRIVATE).str(path).sample_id(pid, pid, t, 0, 10);
+    return b.done();
+}
+
+// The same records through both modes give the same samples, stack ids and stacks.
+TEST(ProfileBuilderStreaming, SameStacksAndIdsAsKeepingEverything) {
+    Fixture kept;
+    Fixture streamed(true);
+    const std::vector<std::vector<uint8_t>> records = {
+        mmap2(5, 0x555555554000, "/bin/prog", 1),
+        sample_bytes(10, kK1, 5, 5, 100, 0, 1, {kKernelCtx, kK1, kK2, kUserCtx, kU1}),
+        sample_bytes(10, kK1, 6, 6, 101, 0, 1, {kKernelCtx, kK1, kK2}),
+        sample_bytes(10, kK1, 5, 5, 102, 0, 1, {kKernelCtx, kK1, kK2, kUserCtx, kU1}),
+        sample_bytes(10, kK1, 6, 6, 103, 0, 1, {kKernelCtx, kK1, kK2}),
+        sample_bytes(10, kK1, 7, 7, 104, 0, 1, {kKernelCtx, kK1, kK2, kUserCtx, kU1}),
+        sample_bytes(10, kK1, 5, 5, 105, 0, 1, {kKernelCtx, kK2, kUserCtx, kU1, kU1 + 8}),
+    };
+    for (size_t i = 0; i < records.size(); ++i) {
+        kept.feed(records[i]);
+        streamed.feed(records[i]);
+        if (i == 3) streamed.take_stacks();  // ids go on across the hand-overs
+    }
+    streamed.take_stacks();
+    EXPECT_TRUE(streamed.profile.stacks.entries().empty());
+    EXPECT_EQ(streamed.profile.samples, kept.profile.samples);
+    EXPECT_EQ(streamed.written, kept.profile.stacks);
+    EXPECT_EQ(streamed.written.size(), 4u);  // pid 5 twice, pid 7, kernel-only
+}
+
+// The user addresses symbolization needs: per dso, the file offset of each frame, how many
+// frames of unique stacks sit there, and whether one was a return address.
+TEST(ProfileBuilderStreaming, GathersEachNewStacksUserAddresses) {
+    Fixture f(true);
+    f.feed(mmap2_at(5, 0x400000, 0x2000, 0x1000, "/bin/prog", 1));
+    f.feed(mmap2_at(5, 0x7f0000000000, 0x1000, 0, "/lib/libc.so.6", 2));
+    const std::vector<uint64_t> chain = {kKernelCtx,     kK1,     kUserCtx, 0x400010,
+                                         0x7f0000000020, 0x400010};
+    f.feed(sample_bytes(10, kK1, 5, 5, 100, 0, 1, chain));
+    f.feed(sample_bytes(10, kK1, 5, 5, 101, 0, 1, chain));             // the same stack: not again
+    f.feed(sample_bytes(10, kK1, 5, 5, 102, 0, 1, {kUserCtx, 0x10}));  // outside every mapping
+    UserAddresses& a = f.builder->user_addresses();
+    const DsoId prog = 0, libc = 1;
+    ASSERT_EQ(f.profile.dsos[prog].path, "/bin/prog");
+    ASSERT_GT(a.by_dso.size(), libc);
+    ASSERT_EQ(a.by_dso[prog].size(), 1u);
+    const UserAddress& p = a.by_dso[prog].at(0x1010);
+    EXPECT_EQ(p.relative, 0x1010u);
+    EXPECT_EQ(p.frames, 2u);
+    EXPECT_TRUE(p.caller);  // also the third frame
+    const UserAddress& l = a.by_dso[libc].at(0x20);
+    EXPECT_EQ(l.frames, 1u);
+    EXPECT_TRUE(l.caller);
+    EXPECT_EQ(a.unmapped_frames, 1u);
+}
+
+// A second after its process exits, an address space's stacks and mappings leave memory;
+// the trace keeps the mappings a stack hit, which is all analysis resolves through.
+TEST(ProfileBuilderStreaming, ExitedProcessIsDroppedKeepingOnlyHitMappings) {
+    Fixture f(true);
+    const uint64_t t0 = 10 * kSecond;
+    f.builder->add_thread(5, 5, 1, "prog", t0);
+    f.feed(mmap2_at(5, 0x400000, 0x1000, 0, "/bin/prog", t0));
+    f.feed(mmap2_at(5, 0x7f0000000000, 0x1000, 0, "/lib/unused.so", t0));
+    f.feed(sample_bytes(10, kK1, 5, 5, t0 + 1, 0, 1, {kUserCtx, 0x400010}));
+    f.feed(sample_bytes(10, kK1, 8, 8, t0 + 2, 0, 1, {kUserCtx, 0x10}));  // another process
+    f.feed(task(PERF_RECORD_EXIT, 5, 1, 5, 1, t0 + 3));
+    f.feed(sample_bytes(10, kK1, 8, 8, t0 + kSecond / 2, 0, 1, {kKernelCtx, kK1}));
+    EXPECT_EQ(f.builder->live_address_spaces(), 2u);  // not yet: records may still come
+    EXPECT_TRUE(f.profile.mappings.empty());
+    f.feed(sample_bytes(10, kK1, 8, 8, t0 + 2 * kSecond, 0, 1, {kKernelCtx, kK1}));
+    EXPECT_EQ(f.builder->live_address_spaces(), 1u);
+    ASSERT_EQ(f.profile.mappings.size(), 1u);
+    EXPECT_EQ(f.profile.mappings[0].pid, 5u);
+    EXPECT_EQ(f.profile.dsos[f.profile.mappings[0].dso].path, "/bin/prog");
+    f.builder->finalize();
+    EXPECT_EQ(f.builder->live_address_spaces(), 0u);
+    EXPECT_EQ(f.profile.mappings.size(), 1u);  // pid 8 hit no mapping
+    const Thread* t = f.profile.find_thread(5);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->exit_ns, t0 + 3);  // threads stay: they name the samples
+}
+
+// A main thread that exits before the others does not end the process: samples keep it.
+TEST(ProfileBuilderStreaming, SampleAfterTheMainThreadsExitKeepsTheProcess) {
+    Fixture f(true);
+    const uint64_t t0 = 10 * kSecond;
+    f.builder->add_thread(5, 5, 1, "prog", t0);
+    f.feed(task(PERF_RECORD_FORK, 5, 5, 6, 5, t0));
+    f.feed(mmap2_at(5, 0x400000, 0x1000, 0, "/bin/prog", t0));
+    f.feed(task(PERF_RECORD_EXIT, 5, 1, 5, 1, t0 + 1));
+    f.feed(sample_bytes(10, kK1, 5, 6, t0 + 2, 0, 1, {kUserCtx, 0x400010}));
+    f.feed(sample_bytes(10, kK1, 5, 6, t0 + 3 * kSecond, 0, 1, {kUserCtx, 0x400020}));
+    EXPECT_EQ(f.builder->live_address_spaces(), 1u);
+    EXPECT_EQ(f.builder->user_addresses().unmapped_frames, 0u);
+    f.feed(task(PERF_RECORD_EXIT, 5, 1, 6, 5, t0 + 4 * kSecond));  // the last thread
+    f.feed(sample_bytes(10, kK1, 9, 9, t0 + 6 * kSecond, 0, 1, {kKernelCtx, kK1}));
+    EXPECT_EQ(f.builder->live_address_spaces(), 0u);
+    EXPECT_EQ(f.profile.mappings.size(), 1u);
+}
+
+// exec ends the old image's address space; the new image's stacks are its own.
+TEST(ProfileBuilderStreaming, ExecRetiresTheOldImage) {
+    Fixture f(true);
+    const uint64_t t0 = 10 * kSecond;
+    f.feed(mmap2_at(7, 0x400000, 0x1000, 0, "/bin/sh", t0));
+    f.feed(sample_bytes(10, kU1, 7, 7, t0 + 1, 0, 1, {kUserCtx, 0x400010}));
+    f.feed(comm(7, 7, "ls", true, t0 + 2));
+    f.feed(mmap2_at(7, 0x400000, 0x1000, 0, "/bin/ls", t0 + 3));
+    f.feed(sample_bytes(10, kU1, 7, 7, t0 + 4, 0, 1, {kUserCtx, 0x400010}));
+    f.feed(sample_bytes(10, kU1, 7, 7, t0 + 2 * kSecond, 0, 1, {kUserCtx, 0x400010}));
+    EXPECT_EQ(f.builder->live_address_spaces(), 1u);
+    f.take_stacks();
+    ASSERT_EQ(f.written.size(), 2u);
+    EXPECT_EQ(f.written.get(0).generation, 0u);
+    EXPECT_EQ(f.written.get(1).generation, 1u);
+    EXPECT_EQ(f.profile.samples[1].stack, f.profile.samples[2].stack);
+    f.builder->finalize();
+    ASSERT_EQ(f.profile.mappings.size(), 2u);
+    EXPECT_EQ(f.profile.dsos[f.profile.mappings[0].dso].path, "/bin/sh");
+    EXPECT_EQ(f.profile.dsos[f.profile.mappings[1].dso].path, "/bin/ls");
+}
+
+// A forked child resolves through the copies of its parent's mappings.
+TEST(ProfileBuilderStreaming, ForkedChildUsesItsParentsMappings) {
+    Fixture f(true);
+    const uint64_t t0 = 10 * kSecond;
+    f.feed(mmap2_at(7, 0x400000, 0x1000, 0, "/bin/sh", t0));
+    f.feed(task(PERF_RECORD_FORK, 8, 7, 8, 7, t0 + 1));
+    f.feed(sample_bytes(10, kU1, 8, 8, t0 + 2, 0, 1, {kUserCtx, 0x400010}));
+    f.builder->finalize();
+    ASSERT_EQ(f.profile.mappings.size(), 1u);  // the parent's copy was not hit
+    EXPECT_EQ(f.profile.mappings[0].pid, 8u);
+    EXPECT_EQ(f.profile.mappings[0].time_ns, t0 + 1);
+    EXPECT_EQ(f.builder->user_addresses().by_dso.at(0).at(0x10).frames, 1u);
 }
 
 }  // namespace
