@@ -12,6 +12,7 @@
 
 #include "analyzer/report.hpp"
 #include "analyzer_test_util.hpp"
+#include "support/test_support.hpp"
 
 namespace kprof {
 namespace {
@@ -19,12 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kGoldenDir = fs::path(KPROF_TEST_DATA_DIR) / "golden";
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test::read_file;
 
 bool updating() {
     const char* v = std::getenv("KPROF_UPDATE_GOLDEN");

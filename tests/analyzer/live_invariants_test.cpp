@@ -19,31 +19,23 @@
 #include <string>
 #include <vector>
 
+#include "support/test_support.hpp"
+
 namespace kprof {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-    int status = -1;     // exit code, or -1 when killed by a signal
-    std::string output;  // stdout and stderr together
-};
+using test::ProcessResult;
 
-RunResult run(const std::string& command) {
-    RunResult r;
-    // Grouped, so that a "2>/dev/null" inside the command still wins.
-    FILE* p = popen(("( " + command + " ) 2>&1").c_str(), "r");
-    if (p == nullptr) return r;
-    std::array<char, 65536> buf{};
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-    const int st = pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
+// Runs a shell command line, its stdout and stderr together in `out` (a "2>/dev/null"
+// inside the command still wins).
+ProcessResult run(const std::string& command) {
+    return test::run_shell(command, {.merge_stderr = true});
 }
 
 std::string kprof() {
-    return std::string("'") + KPROF_BINARY + "'";
+    return test::shell_quote(test::kprof_binary());
 }
 
 class LiveReport : public ::testing::Test {
@@ -52,10 +44,10 @@ class LiveReport : public ::testing::Test {
         dir_ = new fs::path(fs::temp_directory_path() / ("kprof-live-" + std::to_string(getpid())));
         fs::create_directories(*dir_);
         trace_ = new std::string((*dir_ / "t.kprof").string());
-        record_ = new RunResult(run(kprof() +
-                                    " record --workload socket,write,ping -d 2 -F 4999 "
-                                    "-e cpu-clock -e net:net_dev_xmit -o '" +
-                                    *trace_ + "'"));
+        record_ = new ProcessResult(run(kprof() +
+                                        " record --workload socket,write,ping -d 2 -F 4999 "
+                                        "-e cpu-clock -e net:net_dev_xmit -o '" +
+                                        *trace_ + "'"));
     }
     static void TearDownTestSuite() {
         fs::remove_all(*dir_);
@@ -64,27 +56,27 @@ class LiveReport : public ::testing::Test {
         delete record_;
     }
     void SetUp() override {
-        if (record_->status != 0) {
-            if (record_->output.find("not implemented") != std::string::npos)
+        if (record_->exit_code != 0) {
+            if (record_->out.find("not implemented") != std::string::npos)
                 GTEST_SKIP() << "kprof record is not implemented yet";
-            if (record_->output.find("ermission") != std::string::npos ||
-                record_->output.find("not supported") != std::string::npos)
-                GTEST_SKIP() << "the kernel refused the recording: " << record_->output;
-            FAIL() << "kprof record failed (" << record_->status << "): " << record_->output;
+            if (record_->out.find("ermission") != std::string::npos ||
+                record_->out.find("not supported") != std::string::npos)
+                GTEST_SKIP() << "the kernel refused the recording: " << record_->out;
+            FAIL() << "kprof record failed (" << record_->exit_code << "): " << record_->out;
         }
     }
     static nlohmann::json graph() {
-        const RunResult r = run(kprof() + " report --json '" + *trace_ + "' 2>/dev/null");
-        EXPECT_EQ(r.status, 0) << r.output;
-        return nlohmann::json::parse(r.output);
+        const ProcessResult r = run(kprof() + " report --json '" + *trace_ + "' 2>/dev/null");
+        EXPECT_EQ(r.exit_code, 0) << r.out;
+        return nlohmann::json::parse(r.out);
     }
     static fs::path* dir_;
     static std::string* trace_;
-    static RunResult* record_;
+    static ProcessResult* record_;
 };
 fs::path* LiveReport::dir_ = nullptr;
 std::string* LiveReport::trace_ = nullptr;
-RunResult* LiveReport::record_ = nullptr;
+ProcessResult* LiveReport::record_ = nullptr;
 
 // Ids of the functions with this name.
 std::set<uint64_t> ids_of(const nlohmann::json& j, const std::string& name) {
@@ -136,11 +128,11 @@ TEST_F(LiveReport, FoldedSumsToTheTotal) {
     const nlohmann::json j = graph();
     for (const auto& ev : j["events"]) {
         const std::string name = ev["name"];
-        const RunResult r =
+        const ProcessResult r =
             run(kprof() + " report --folded -e '" + name + "' '" + *trace_ + "' 2>/dev/null");
-        ASSERT_EQ(r.status, 0);
+        ASSERT_EQ(r.exit_code, 0);
         uint64_t sum = 0;
-        std::istringstream lines(r.output);
+        std::istringstream lines(r.out);
         for (std::string line; std::getline(lines, line);)
             sum += std::stoull(line.substr(line.rfind(' ') + 1));
         EXPECT_EQ(sum, ev["total"].get<uint64_t>()) << name;
@@ -236,38 +228,38 @@ std::map<std::string, uint64_t> collapse_script(const std::string& script) {
 }
 
 TEST_F(LiveReport, FoldedMatchesStackcollapseOfScript) {
-    const RunResult script = run(kprof() + " script '" + *trace_ + "' 2>/dev/null");
-    if (script.status != 0 && script.output.find("not implemented") != std::string::npos)
+    const ProcessResult script = run(kprof() + " script '" + *trace_ + "' 2>/dev/null");
+    if (script.exit_code != 0 && script.out.find("not implemented") != std::string::npos)
         GTEST_SKIP() << "kprof script is not implemented yet";
-    ASSERT_EQ(script.status, 0) << script.output.substr(0, 2000);
-    const RunResult folded =
+    ASSERT_EQ(script.exit_code, 0) << script.out.substr(0, 2000);
+    const ProcessResult folded =
         run(kprof() + " report --folded --weight period '" + *trace_ + "' 2>/dev/null");
-    ASSERT_EQ(folded.status, 0);
+    ASSERT_EQ(folded.exit_code, 0);
     std::string expected;
-    for (const auto& [stack, weight] : collapse_script(script.output))
+    for (const auto& [stack, weight] : collapse_script(script.out))
         expected += stack + " " + std::to_string(weight) + "\n";
     EXPECT_FALSE(expected.empty());
-    EXPECT_EQ(folded.output, expected);
+    EXPECT_EQ(folded.out, expected);
 }
 
 TEST_F(LiveReport, DotParsesAndSvgIsWellFormed) {
     const std::string dot = (*dir_ / "g.dot").string(), svg = (*dir_ / "g.svg").string();
-    ASSERT_EQ(run(kprof() + " report --dot -o '" + dot + "' '" + *trace_ + "'").status, 0);
-    const RunResult d = run("dot -Tsvg '" + dot + "' -o /dev/null");
-    EXPECT_EQ(d.status, 0) << d.output;
-    ASSERT_EQ(run(kprof() + " report --svg -o '" + svg + "' '" + *trace_ + "'").status, 0);
-    const RunResult x = run("xmllint --noout '" + svg + "'");
-    EXPECT_EQ(x.status, 0) << x.output;
+    ASSERT_EQ(run(kprof() + " report --dot -o '" + dot + "' '" + *trace_ + "'").exit_code, 0);
+    const ProcessResult d = run("dot -Tsvg '" + dot + "' -o /dev/null");
+    EXPECT_EQ(d.exit_code, 0) << d.out;
+    ASSERT_EQ(run(kprof() + " report --svg -o '" + svg + "' '" + *trace_ + "'").exit_code, 0);
+    const ProcessResult x = run("xmllint --noout '" + svg + "'");
+    EXPECT_EQ(x.exit_code, 0) << x.out;
 }
 
 TEST_F(LiveReport, CallgraphListsTheSeedFunctions) {
-    const RunResult r = run(kprof() + " report --callgraph '" + *trace_ + "'");
-    ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_THAT(r.output, ::testing::HasSubstr("icmp_echo"));
-    EXPECT_THAT(r.output, ::testing::HasSubstr("Index by function name"));
-    const RunResult c = run(kprof() + " report --callers icmp_echo '" + *trace_ + "'");
-    ASSERT_EQ(c.status, 0) << c.output;
-    EXPECT_THAT(c.output, ::testing::HasSubstr("icmp_rcv"));
+    const ProcessResult r = run(kprof() + " report --callgraph '" + *trace_ + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.out, ::testing::HasSubstr("icmp_echo"));
+    EXPECT_THAT(r.out, ::testing::HasSubstr("Index by function name"));
+    const ProcessResult c = run(kprof() + " report --callers icmp_echo '" + *trace_ + "'");
+    ASSERT_EQ(c.exit_code, 0) << c.out;
+    EXPECT_THAT(c.out, ::testing::HasSubstr("icmp_rcv"));
 }
 
 }  // namespace

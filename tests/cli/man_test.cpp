@@ -15,38 +15,20 @@
 #include <gtest/gtest.h>
 
 #include "cli/commands.hpp"
+#include "support/test_support.hpp"
 
 namespace kprof::cli {
 namespace {
 
-struct Output {
-    int exit_code = -1;
-    std::string text;
-};
+using test::read_file;
 
-// Runs a shell command line and returns its stdout.
-Output run(const std::string& command_line) {
-    Output output;
-    FILE* pipe = ::popen(command_line.c_str(), "r");
-    if (pipe == nullptr) return output;
-    std::array<char, 4096> buffer;
-    size_t n;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-        output.text.append(buffer.data(), n);
-    const int status = ::pclose(pipe);
-    output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return output;
+// Runs a shell command line; its stdout is `out`.
+test::ProcessResult run(const std::string& command_line) {
+    return test::run_shell(command_line);
 }
 
 std::string man_path(const std::string& page) {
     return std::string(KPROF_SOURCE_DIR) + "/man/" + page + ".1";
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 // The man page as a reader sees the words: troff's escaped hyphens (\- \(hy \(en),
@@ -126,11 +108,12 @@ TEST_P(CommandManPage, ExistsWithTheStandardSections) {
 }
 
 TEST_P(CommandManPage, DocumentsEveryOptionOfHelp) {
-    const Output help = run(std::string(KPROF_BINARY) + " " + GetParam() + " --help 2>&1");
-    ASSERT_EQ(help.exit_code, 0) << "kprof " << GetParam() << " --help:\n" << help.text;
-    const std::set<std::string> options = options_in_help(help.text);
+    const test::ProcessResult help =
+        run(std::string(KPROF_BINARY) + " " + GetParam() + " --help 2>&1");
+    ASSERT_EQ(help.exit_code, 0) << "kprof " << GetParam() << " --help:\n" << help.out;
+    const std::set<std::string> options = options_in_help(help.out);
     // CLI11 always prints these two; an empty set means the help text was not parsed.
-    ASSERT_TRUE(options.contains("--help")) << help.text;
+    ASSERT_TRUE(options.contains("--help")) << help.out;
 
     const std::string path = man_path("kprof-" + GetParam());
     const std::string troff = read_file(path);
@@ -144,9 +127,9 @@ TEST_P(CommandManPage, DocumentsEveryOptionOfHelp) {
 TEST_P(CommandManPage, RendersWithoutTroffWarnings) {
     const std::string path = man_path("kprof-" + GetParam());
     ASSERT_FALSE(read_file(path).empty()) << path << " is missing or empty";
-    const Output warnings = run("groff -man -ww -z '" + path + "' 2>&1");
+    const test::ProcessResult warnings = run("groff -man -ww -z '" + path + "' 2>&1");
     EXPECT_EQ(warnings.exit_code, 0);
-    EXPECT_EQ(warnings.text, "") << "groff warns about " << path;
+    EXPECT_EQ(warnings.out, "") << "groff warns about " << path;
 }
 
 std::vector<std::string> command_names() {

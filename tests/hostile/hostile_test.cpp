@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fuzz/trace_input.hpp"
+#include "support/test_support.hpp"
 #include "trace/format.hpp"
 #include "trace/profile.hpp"
 
@@ -33,76 +34,13 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct RunResult {
-    bool signaled = false;  // killed by a signal: a crash (or our timeout)
-    int sig = 0;
-    int code = -1;
-    bool timed_out = false;
-    std::string out, err;
-    long maxrss_kb = 0;
-    std::string describe() const {
-        std::string s =
-            signaled ? "killed by signal " + std::to_string(sig) : "exit " + std::to_string(code);
-        if (timed_out) s += " (timed out)";
-        return s + "; stderr: " + err.substr(0, 2000);
-    }
-};
+using RunResult = test::ProcessResult;
 
 // Runs KPROF_BINARY (or `program`) with ARGS; stdout goes to `out_path` if given.
 RunResult run(std::vector<std::string> args, std::chrono::seconds timeout = 240s,
               const std::string& out_path = "", const char* program = KPROF_BINARY) {
-    std::array<int, 2> out{}, err{};
-    if (::pipe2(out.data(), O_CLOEXEC) != 0 || ::pipe2(err.data(), O_CLOEXEC) != 0) return {};
     args.insert(args.begin(), program);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        if (!out_path.empty()) {
-            const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(fd, 1);
-        } else {
-            ::dup2(out[1], 1);
-        }
-        ::dup2(err[1], 2);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    RunResult r;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::array<pollfd, 2> fds{pollfd{out[0], POLLIN, 0}, pollfd{err[0], POLLIN, 0}};
-    std::string* sinks[2] = {&r.out, &r.err};
-    int open = 2;
-    while (open > 0) {
-        if (std::chrono::steady_clock::now() > deadline && !r.timed_out) {
-            r.timed_out = true;
-            ::kill(pid, SIGKILL);
-        }
-        if (::poll(fds.data(), fds.size(), 200) < 0) break;
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-            char buf[65536];
-            const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n > 0) {
-                sinks[i]->append(buf, static_cast<size_t>(n));
-            } else {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open;
-            }
-        }
-    }
-    int status = 0;
-    rusage ru{};
-    ::wait4(pid, &status, 0, &ru);
-    r.maxrss_kb = ru.ru_maxrss;
-    r.signaled = WIFSIGNALED(status);
-    if (r.signaled) r.sig = WTERMSIG(status);
-    if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
-    return r;
+    return test::run_process(std::move(args), {.stdout_path = out_path, .timeout = timeout});
 }
 
 // The position of the first byte a terminal could act on: C0 controls other than \n and
@@ -257,7 +195,7 @@ void expect_safe(const RunResult& r, const std::string& what) {
 }
 
 bool not_implemented(const RunResult& r) {
-    return r.code != 0 && r.err.find("not implemented") != std::string::npos;
+    return r.exit_code != 0 && r.err.find("not implemented") != std::string::npos;
 }
 
 struct Mode {
@@ -281,8 +219,8 @@ TEST_P(HostileOutput, NamesAreEscapedNeverRaw) {
     std::string what = "kprof";
     for (const auto& a : GetParam().args) what += " " + a;
     if (not_implemented(r)) GTEST_SKIP() << what << ": not implemented yet";
-    ASSERT_FALSE(r.signaled) << what << ": " << r.describe();
-    ASSERT_EQ(r.code, 0) << what << ": " << r.describe();
+    ASSERT_FALSE(r.signaled()) << what << ": " << r.describe();
+    ASSERT_EQ(r.exit_code, 0) << what << ": " << r.describe();
     expect_safe(r, what);
     EXPECT_NE(r.out.find("pwned"), std::string::npos)
         << what << ": no hostile name in the output at all (escaped names must still show)";
@@ -330,8 +268,8 @@ void expect_rejected(const std::string& trace, const std::string& about) {
         a.push_back(trace);
         const RunResult r = run(a);
         if (not_implemented(r)) continue;
-        EXPECT_FALSE(r.signaled) << args[0] << ": " << r.describe();
-        EXPECT_EQ(r.code, 1) << args[0] << ": " << r.describe();
+        EXPECT_FALSE(r.signaled()) << args[0] << ": " << r.describe();
+        EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.describe();
         EXPECT_NE(r.err.find(about), std::string::npos)
             << args[0] << ": the error does not say what is wrong (" << about << "): " << r.err;
         expect_safe(r, args[0]);
@@ -462,9 +400,9 @@ TEST_F(Hostile, CountsNear2To64AreHandled) {
         std::string what = "kprof";
         for (const auto& x : args) what += " " + x;
         if (not_implemented(r)) continue;
-        EXPECT_FALSE(r.signaled) << what << ": " << r.describe();
-        EXPECT_TRUE(r.code == 0 || r.code == 1) << what << ": " << r.describe();
-        if (r.code == 1) {
+        EXPECT_FALSE(r.signaled()) << what << ": " << r.describe();
+        EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << what << ": " << r.describe();
+        if (r.exit_code == 1) {
             EXPECT_NE(r.err.find("kprof:"), std::string::npos) << what;
         }
         expect_safe(r, what);
@@ -509,12 +447,12 @@ TEST_F(Hostile, AMillionDistinctFunctionsUseBoundedMemory) {
         std::string what = "kprof";
         for (const auto& x : args) what += " " + x;
         if (not_implemented(r)) continue;
-        EXPECT_FALSE(r.signaled) << what << ": " << r.describe();
-        EXPECT_TRUE(r.code == 0 || r.code == 1) << what << ": " << r.describe();
+        EXPECT_FALSE(r.signaled()) << what << ": " << r.describe();
+        EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << what << ": " << r.describe();
         // Generous: a leak per row or a dense function x function table would pass it by far.
         EXPECT_LT(r.maxrss_kb, kLimitKb) << what << ": peak RSS " << r.maxrss_kb << " kB";
         std::printf("[ measure  ] %s (1M functions): peak RSS %ld kB, %.1f s, %s\n", what.c_str(),
-                    r.maxrss_kb, secs, r.code == 0 ? "finished" : "refused");
+                    r.maxrss_kb, secs, r.exit_code == 0 ? "finished" : "refused");
     }
 }
 
@@ -524,11 +462,11 @@ TEST_F(Hostile, RecordedCommWithEscapesIsShownEscaped) {
     const std::string trace = path("live.kprof");
     const RunResult rec = run({"record", "-q", "-o", trace, "--", KPROF_HOSTILE_EVIL_COMM});
     if (not_implemented(rec)) GTEST_SKIP() << "kprof record: not implemented yet";
-    ASSERT_FALSE(rec.signaled) << rec.describe();
-    if (rec.code != 0 && (rec.err.find("perf_event_open") != std::string::npos ||
-                          rec.err.find("paranoid") != std::string::npos))
+    ASSERT_FALSE(rec.signaled()) << rec.describe();
+    if (rec.exit_code != 0 && (rec.err.find("perf_event_open") != std::string::npos ||
+                               rec.err.find("paranoid") != std::string::npos))
         GTEST_SKIP() << "the kernel refused to record: " << rec.err;
-    ASSERT_EQ(rec.code, 0) << rec.describe();
+    ASSERT_EQ(rec.exit_code, 0) << rec.describe();
     expect_safe(rec, "kprof record");
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"report", "--folded"},
@@ -540,8 +478,8 @@ TEST_F(Hostile, RecordedCommWithEscapesIsShownEscaped) {
         const RunResult r = run(a);
         const std::string what = "kprof " + args[0] + (args.size() > 1 ? " " + args.back() : "");
         if (not_implemented(r)) continue;
-        ASSERT_FALSE(r.signaled) << what << ": " << r.describe();
-        EXPECT_EQ(r.code, 0) << what << ": " << r.describe();
+        ASSERT_FALSE(r.signaled()) << what << ": " << r.describe();
+        EXPECT_EQ(r.exit_code, 0) << what << ": " << r.describe();
         expect_safe(r, what);
         if (args[0] != "info") {
             EXPECT_NE(r.out.find("evil"), std::string::npos)

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/test_support.hpp"
 #include "tests/perfdata/perf_builder.hpp"
 #include "trace/error.hpp"
 #include "trace/imports.hpp"
@@ -25,18 +26,7 @@ constexpr uint64_t kK2 = 0xffffffff81002020ULL;  // in vfs_write
 constexpr uint64_t kU1 = 0x401010, kU2 = 0x402020;
 constexpr uint16_t kMiscUser = 2;
 
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/kprof-perfdata-XXXXXX";
-        path_ = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-  private:
-    std::string path_;
-};
+using test::TempDir;
 
 class PerfBytesTest : public ::testing::TestWithParam<bool> {
   protected:

@@ -13,27 +13,18 @@
 #include <sstream>
 
 #include "analyzer/aggregate.hpp"
+#include "support/test_support.hpp"
 #include "trace/format.hpp"
 #include "trace/imports.hpp"
 
 namespace kprof {
 namespace {
 
-struct Output {
-    int status = -1;
-    std::string text;
-};
+using test::ProcessResult;
 
-Output run(const std::string& command) {
-    Output out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return out;
-    std::array<char, 65536> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.text.append(buf.data(), n);
-    const int st = ::pclose(pipe);
-    out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return out;
+// Runs a shell command line; its stdout is `out`.
+ProcessResult run(const std::string& command) {
+    return test::run_shell(command);
 }
 
 // Self sample counts by (kernel?, function name).
@@ -47,12 +38,12 @@ struct PerfReport {
 
 // `perf report --stdio --no-children -n --sort sym`: rows "  20.39%   158  [k] name".
 PerfReport perf_report(const std::string& file) {
-    const Output out =
+    const ProcessResult out =
         run("perf report -i '" + file +
             "' --stdio --no-children -n --sort sym -g none --percent-limit 0 2>/dev/null");
     PerfReport r;
     const std::regex row(R"(^\s+([0-9.]+)%\s+([0-9]+)\s+\[(.)\]\s+(.*?)\s*$)");
-    std::istringstream in(out.text);
+    std::istringstream in(out.out);
     std::string line;
     std::smatch m;
     while (std::getline(in, line)) {
@@ -105,7 +96,7 @@ class PerfRecordings : public ::testing::Test {
     static void SetUpTestSuite() {
         char tmpl[] = "/tmp/kprof-perf-live-XXXXXX";
         dir_ = ::mkdtemp(tmpl);
-        if (run("perf --version >/dev/null 2>&1").status != 0) {
+        if (run("perf --version >/dev/null 2>&1").exit_code != 0) {
             skip_ = "perf (linux-perf) is not installed: scripts/deps.sh installs it";
             return;
         }
@@ -122,11 +113,11 @@ class PerfRecordings : public ::testing::Test {
                             std::string(KPROF_BINARY) + " workload write -d 0.3 >/dev/null"},
         };
         for (const auto& [name, command] : recordings) {
-            const Output o = run("cd " + dir_ + " && " + command +
-                                 (name == "pipe.data" ? " 2>/dev/null" : quiet));
-            if (o.status != 0) {
+            const ProcessResult o = run("cd " + dir_ + " && " + command +
+                                        (name == "pipe.data" ? " 2>/dev/null" : quiet));
+            if (o.exit_code != 0) {
                 skip_ = "perf record refused (" + command +
-                        "): " + run("cat " + dir_ + "/perf.err").text;
+                        "): " + run("cat " + dir_ + "/perf.err").out;
                 return;
             }
         }
@@ -221,9 +212,9 @@ TEST_F(PerfRecordings, MetadataEventsAndKernelStacks) {
 
 // perf script text of the same recording gives the same per-function self counts.
 TEST_F(PerfRecordings, PerfScriptTextAgreesWithPerfData) {
-    const Output script =
+    const ProcessResult script =
         run("perf script -i " + file("cc.data") + " > " + file("cc.txt") + " 2>/dev/null");
-    ASSERT_EQ(script.status, 0);
+    ASSERT_EQ(script.exit_code, 0);
     const Profile text = import_perf_script(file("cc.txt"));
     EXPECT_EQ(text.meta.source_format, "perf-script");
     const PerfReport perf = perf_report(file("cc.data"));
@@ -242,9 +233,9 @@ TEST_F(PerfRecordings, ImportCommandWritesAnEquivalentTrace) {
     for (const char* name : {"cc.data", "pipe.data"}) {
         SCOPED_TRACE(name);
         const std::string out = file(std::string(name) + ".kprof");
-        const Output o =
+        const ProcessResult o =
             run(std::string(KPROF_BINARY) + " import -q " + file(name) + " -o " + out + " 2>&1");
-        ASSERT_EQ(o.status, 0) << o.text;
+        ASSERT_EQ(o.exit_code, 0) << o.out;
         const Profile direct = import_perf_data(file(name));
         const Profile trace = read_trace(out);
         EXPECT_EQ(trace.samples, direct.samples);
@@ -253,15 +244,15 @@ TEST_F(PerfRecordings, ImportCommandWritesAnEquivalentTrace) {
         EXPECT_EQ(trace.meta.source_format, "perf.data");
         EXPECT_FALSE(trace.kernel_symbols.empty());
     }
-    const Output bad =
+    const ProcessResult bad =
         run(std::string(KPROF_BINARY) + " import /dev/null -o " + file("x.kprof") + " 2>&1");
-    EXPECT_EQ(bad.status, 1) << bad.text;
+    EXPECT_EQ(bad.exit_code, 1) << bad.out;
 }
 
 TEST_F(PerfRecordings, ReportOpensPerfDataDirectly) {
-    const Output o =
+    const ProcessResult o =
         run(std::string(KPROF_BINARY) + " report " + file("cc.data") + " --callgraph 2>&1");
-    ASSERT_EQ(o.status, 0) << o.text;
+    ASSERT_EQ(o.exit_code, 0) << o.out;
     const PerfReport perf = perf_report(file("cc.data"));
     // The hottest kernel function perf names shows up in kprof's call graph too.
     std::string top;
@@ -272,7 +263,7 @@ TEST_F(PerfRecordings, ReportOpensPerfDataDirectly) {
             top = key.second;
         }
     ASSERT_FALSE(top.empty());
-    EXPECT_NE(o.text.find(top), std::string::npos) << o.text.substr(0, 2000);
+    EXPECT_NE(o.out.find(top), std::string::npos) << o.out.substr(0, 2000);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "collector/workloads/workloads.hpp"
-#include "tests/workloads/subprocess.hpp"
+#include "support/test_support.hpp"
 #include "trace/error.hpp"
 
 namespace kprof::workloads {
