@@ -80,12 +80,7 @@ TEST(InfoCommand, EscapesHostileNames) {
 TEST(InfoCommand, UnfinishedTraceNeedsRecover) {
     TempDir dir;
     const Profile p = make_profile({.samples = 1000, .stacks = 10});
-    {
-        TraceWriter w(dir.file("k.data"));
-        w.add_metadata(p);
-        w.add_stacks(p.stacks);
-        w.add_samples(p.samples);
-    }
+    test::write_unfinished_trace(dir.file("k.data"), p);
     // Only k.data.tmp exists, as after a SIGKILL.
     auto r = run_kprof({"info", dir.file("k.data.tmp")});
     EXPECT_EQ(r.exit_code, 1);

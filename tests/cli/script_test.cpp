@@ -183,12 +183,7 @@ TEST(ScriptCommand, EverySampleOfABigTraceIsPrinted) {
 TEST(ScriptCommand, RecoverAndErrors) {
     TempDir dir;
     const Profile p = script_profile();
-    {
-        TraceWriter w(dir.file("k"));
-        w.add_metadata(p);
-        w.add_stacks(p.stacks);
-        w.add_samples(p.samples);
-    }
+    test::write_unfinished_trace(dir.file("k"), p);
     auto r = run_kprof({"script", dir.file("k")});
     EXPECT_EQ(r.exit_code, 1);
     r = run_kprof({"script", "--recover", dir.file("k")});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/test_support.hpp"
+#include "trace/format.hpp"
 #include "trace/profile.hpp"
 
 namespace kprof::test {
@@ -114,6 +115,15 @@ inline Profile make_profile(const ProfileShape& shape = {}) {
         ++p.events[s.event].samples;
     }
     return p;
+}
+
+// P as a recording killed before it finished leaves it: PATH.tmp holding the metadata,
+// stacks and samples, never finalized (no PATH).
+inline void write_unfinished_trace(const std::string& path, const Profile& p) {
+    TraceWriter w(path);
+    w.add_metadata(p);
+    w.add_stacks(p.stacks);
+    w.add_samples(p.samples);
 }
 
 }  // namespace kprof::test
