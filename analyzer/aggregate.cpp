@@ -98,22 +98,27 @@ class AggregatedProfile::Builder {
     AggregatedProfile& out_;
     std::unordered_map<std::string, FunctionId> function_ids_;
     std::unordered_map<std::string, uint32_t> comm_ids_;
-    std::unordered_multimap<uint64_t, uint32_t> shape_index_;  // hash -> candidates
-    FlatMap<uint64_t, size_t, U64Hash> stack_of_;              // (shape, comm) -> stack
+    FlatMap<uint64_t, uint32_t, U64Hash> shape_head_;  // hash -> newest shape with it
+    std::vector<uint32_t> shape_next_;                 // shape -> older shape, same hash
+    FlatMap<uint64_t, size_t, U64Hash> stack_of_;      // (shape, comm) -> stack
 
     uint32_t intern_shape(std::span<const FunctionId> frames) {
         uint64_t h = 0x1234567ULL;
         for (FunctionId f : frames) h = mix64(h, f);
-        auto [first, last] = shape_index_.equal_range(h);
-        for (auto it = first; it != last; ++it) {
-            const auto existing = out_.shape_frames(it->second);
-            if (std::equal(existing.begin(), existing.end(), frames.begin(), frames.end()))
-                return it->second;
-        }
         const auto shape = static_cast<uint32_t>(out_.shape_count());
+        auto [head, inserted] = shape_head_.try_emplace(h, shape);
+        if (!inserted) {
+            for (uint32_t c = *head; c != kNone; c = shape_next_[c]) {
+                const auto existing = out_.shape_frames(c);
+                if (std::equal(existing.begin(), existing.end(), frames.begin(), frames.end()))
+                    return c;
+            }
+        }
+        // New: it heads the chain of shapes with its hash.
+        shape_next_.push_back(inserted ? kNone : *head);
+        *head = shape;
         out_.frames_.insert(out_.frames_.end(), frames.begin(), frames.end());
         out_.frame_offset_.push_back(out_.frames_.size());
-        shape_index_.emplace(h, shape);
         return shape;
     }
 };
@@ -352,8 +357,10 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
 
     // Pass 2: resolve each unique frame once, then filter frames and merge stacks.
     FrameResolver resolver(profile, options.resolve);
+    // Sized for few unique frames and grown: a table sized for every ip would be mostly
+    // empty, and each lookup a cache miss into it.
     FlatMap<FrameKey, std::pair<uint32_t, uint32_t>, FrameKeyHash> frame_cache(
-        profile.stacks.ips().size() / 4);
+        std::min<size_t>(profile.stacks.ips().size(), 1 << 14));
     std::vector<FunctionId> resolved;  // cached function lists, innermost first
     std::vector<Location> locs;
     std::vector<FunctionMatch> matches;

@@ -2,66 +2,152 @@
 
 #include <algorithm>
 #include <boost/graph/strong_components.hpp>
+#include <memory>
 #include <unordered_map>
 
 #include "analyzer/flat_map.hpp"
 
 namespace kprof {
 
+namespace {
+
+// One caller's outgoing arcs while the graph is built. A stack's arcs are found by
+// scanning their caller's short list rather than by hashing into a table of every arc
+// (a cache miss per frame on big profiles); callers with many callees (x64_sys_call)
+// get an index. Each arc is one record of 1 + 2 * events words, so the scan and the
+// weight update touch the same cache lines:
+//   [callee | stamp << 32] [weight per event] [self weight per event]
+// where the stamp (shape index + 1) makes an arc count once per stack.
+class CallerArcs {
+  public:
+    size_t size() const { return data_.empty() ? 0 : data_.size() / stride_; }
+
+    // The record of the arc to `callee`, appended (with zeroed weights) when new.
+    uint64_t* find(FunctionId callee, size_t ev) {
+        stride_ = 1 + 2 * ev;
+        if (index_) {
+            auto [it, inserted] = index_->try_emplace(callee, static_cast<uint32_t>(size()));
+            if (inserted) append(callee);
+            return record(*it);
+        }
+        for (uint64_t* r = data_.data(); r != data_.data() + data_.size(); r += stride_)
+            if (static_cast<FunctionId>(*r) == callee) return r;
+        append(callee);
+        if (size() > kScanLimit) {
+            index_ = std::make_unique<FlatMap<uint64_t, uint32_t, U64Hash>>(size() * 2);
+            for (uint32_t k = 0; k < size(); ++k) index_->try_emplace(callee_of(record(k)), k);
+        }
+        return record(static_cast<uint32_t>(size() - 1));
+    }
+    uint64_t* record(uint32_t k) { return data_.data() + size_t{k} * stride_; }
+    static FunctionId callee_of(const uint64_t* r) { return static_cast<FunctionId>(*r); }
+    static uint32_t stamp_of(const uint64_t* r) { return static_cast<uint32_t>(*r >> 32); }
+    static void set_stamp(uint64_t* r, uint32_t stamp) {
+        *r = (uint64_t{stamp} << 32) | callee_of(r);
+    }
+
+  private:
+    static constexpr size_t kScanLimit = 16;
+    size_t stride_ = 1;
+    std::vector<uint64_t> data_;
+    std::unique_ptr<FlatMap<uint64_t, uint32_t, U64Hash>> index_;
+
+    void append(FunctionId callee) {
+        data_.push_back(callee);
+        data_.resize(data_.size() + stride_ - 1, 0);
+    }
+};
+
+}  // namespace
+
+namespace {
+
+// The weights of every shape, before they become the graph. Stamps (shape index + 1)
+// make each function and each arc count once per stack.
+struct ShapeWalk {
+    std::vector<uint64_t> self, total, root;  // function x event
+    std::vector<CallerArcs> arcs;             // by caller
+
+    void accumulate(const AggregatedProfile& profile, const std::vector<uint64_t>& weights,
+                    uint32_t begin, uint32_t end) {
+        const size_t n = profile.functions().size();
+        const size_t ev = profile.event_count();
+        self.assign(n * ev, 0);
+        total.assign(n * ev, 0);
+        root.assign(n * ev, 0);
+        arcs.resize(n);
+        std::vector<uint32_t> function_stamp(n, 0);
+        auto add = [ev, &weights](uint64_t* row, size_t shape) {
+            for (size_t e = 0; e < ev; ++e) row[e] += weights[shape * ev + e];
+        };
+        for (uint32_t s = begin; s < end; ++s) {
+            const auto frames = profile.shape_frames(s);
+            if (frames.empty()) continue;
+            bool any = false;
+            for (size_t e = 0; e < ev; ++e) any = any || weights[s * ev + e] != 0;
+            if (!any) continue;
+            const uint32_t stamp = s + 1;
+            add(&self[frames.back() * ev], s);
+            add(&root[frames.front() * ev], s);
+            for (FunctionId f : frames) {
+                if (function_stamp[f] == stamp) continue;
+                function_stamp[f] = stamp;
+                add(&total[f * ev], s);
+            }
+            for (size_t i = 0; i + 1 < frames.size(); ++i) {
+                uint64_t* r = arcs[frames[i]].find(frames[i + 1], ev);
+                // The last arc ends in the leaf: that weight is the callee's self through it.
+                if (i + 2 == frames.size()) add(r + 1 + ev, s);
+                if (CallerArcs::stamp_of(r) == stamp) continue;
+                CallerArcs::set_stamp(r, stamp);
+                add(r + 1, s);
+            }
+        }
+    }
+};
+
+}  // namespace
+
 CallGraph::CallGraph(const AggregatedProfile& profile)
     : profile_(&profile), events_(profile.event_count()) {
     const size_t n = profile.functions().size();
     const size_t ev = events_;
-    for (size_t f = 0; f < n; ++f)
-        boost::add_vertex(CallGraphVertex{static_cast<FunctionId>(f)}, graph_);
-    present_.assign(n, false);
-    self_.assign(n * ev, 0);
-    total_.assign(n * ev, 0);
-    root_.assign(n * ev, 0);
     cycle_of_.assign(n, 0);
 
-    // Work per shape (unique function sequence), whatever comms it was seen under.
-    // Stamps (shape index + 1) make each function and each arc count once per stack.
+    // Work per shape (unique function sequence), whatever comms it was seen under. (Two
+    // threads, each on half the shapes, were no faster: each half misses the cache as
+    // often, and merging their arcs costs what the split saves.)
     const std::vector<uint64_t> weights = profile.shape_weights();
-    std::vector<size_t> function_stamp(n, 0);
-    std::vector<size_t> arc_stamp;
-    FlatMap<uint64_t, ArcId, U64Hash> arc_ids(profile.shape_count() * 4);
-    auto add = [ev, &weights](std::vector<uint64_t>& v, size_t row, size_t shape) {
-        for (size_t e = 0; e < ev; ++e) v[row * ev + e] += weights[shape * ev + e];
-    };
-    for (uint32_t s = 0; s < profile.shape_count(); ++s) {
-        const auto frames = profile.shape_frames(s);
-        if (frames.empty()) continue;
-        bool any = false;
-        for (size_t e = 0; e < ev; ++e) any = any || weights[s * ev + e] != 0;
-        if (!any) continue;
-        const size_t stamp = s + 1;
-        add(self_, frames.back(), s);
-        add(root_, frames.front(), s);
-        for (FunctionId f : frames) {
-            if (function_stamp[f] == stamp) continue;
-            function_stamp[f] = stamp;
-            add(total_, f, s);
+    ShapeWalk part;
+    part.accumulate(profile, weights, 0, static_cast<uint32_t>(profile.shape_count()));
+    self_ = std::move(part.self);
+    total_ = std::move(part.total);
+    root_ = std::move(part.root);
+
+    // Arc ids in (caller, callee) order: JSON edges and the graph's edge lists come out
+    // sorted, whatever order the stacks came in.
+    for (size_t f = 0; f < n; ++f)
+        boost::add_vertex(CallGraphVertex{static_cast<FunctionId>(f)}, graph_);
+    std::vector<uint32_t> order;
+    for (FunctionId caller = 0; caller < n; ++caller) {
+        CallerArcs& arcs = part.arcs[caller];
+        order.resize(arcs.size());
+        for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+        std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+            return CallerArcs::callee_of(arcs.record(a)) < CallerArcs::callee_of(arcs.record(b));
+        });
+        for (uint32_t k : order) {
+            const uint64_t* r = arcs.record(k);
+            const FunctionId callee = CallerArcs::callee_of(r);
+            const auto id = static_cast<ArcId>(arc_ends_.size());
+            arc_ends_.emplace_back(caller, callee);
+            arc_weight_.insert(arc_weight_.end(), r + 1, r + 1 + ev);
+            arc_self_.insert(arc_self_.end(), r + 1 + ev, r + 1 + 2 * ev);
+            boost::add_edge(caller, callee, CallGraphEdge{id}, graph_);
         }
-        ArcId arc = 0;
-        for (size_t i = 0; i + 1 < frames.size(); ++i) {
-            const uint64_t key = (uint64_t{frames[i]} << 32) | frames[i + 1];
-            auto [it, inserted] = arc_ids.try_emplace(key, static_cast<ArcId>(arc_ends_.size()));
-            arc = *it;
-            if (inserted) {
-                arc_ends_.emplace_back(frames[i], frames[i + 1]);
-                arc_stamp.push_back(0);
-                arc_weight_.resize(arc_weight_.size() + ev, 0);
-                arc_self_.resize(arc_self_.size() + ev, 0);
-                boost::add_edge(frames[i], frames[i + 1], CallGraphEdge{arc}, graph_);
-            }
-            if (arc_stamp[arc] == stamp) continue;
-            arc_stamp[arc] = stamp;
-            add(arc_weight_, arc, s);
-        }
-        // The last arc ends in the leaf: that weight is the callee's self through it.
-        if (frames.size() >= 2) add(arc_self_, arc, s);
+        arcs = CallerArcs();  // free as we go: big profiles have millions of arcs
     }
+    present_.assign(n, false);
     for (size_t f = 0; f < n; ++f)
         for (size_t e = 0; e < ev; ++e)
             if (total_[f * ev + e] != 0) present_[f] = true;
