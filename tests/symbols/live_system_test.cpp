@@ -2,10 +2,7 @@
 // symbolize the addresses gathered on the way: processes that ran and exited well before
 // the recording ended must still read with their function names, through the mappings
 // their stacks hit (and only those).
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/test_support.hpp"
 #include "trace/format.hpp"
 #include "trace/resolve.hpp"
 
@@ -24,52 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Starts argv with stdout and stderr into `log`.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    return pid;
-}
-
-int wait_exit_code(pid_t pid) {
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string read_all(const std::string& path) {
-    std::string out;
-    if (FILE* f = std::fopen(path.c_str(), "r")) {
-        char buf[4096];
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-        std::fclose(f);
-    }
-    return out;
-}
-
 TEST(SymbolsLive, SystemWideResolvesProcessesThatExitedDuringTheRecording) {
     if (geteuid() != 0) GTEST_SKIP() << "system-wide recording needs root";
-    char tmpl[] = "/tmp/kprof-symbols-system-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    const std::string dir = tmpl;
-    const std::string trace = dir + "/system.kprof";
-    const std::string log = dir + "/record.log";
-
-    const pid_t recorder = spawn(
-        {KPROF_BINARY, "record", "-a", "-e", "syscalls:sys_enter_getppid", "-d", "4", "-o", trace},
-        log);
+    test::TempDir dir;
+    const std::string trace = dir.file("system.kprof");
+    test::Process recorder({test::kprof_binary(), "record", "-a", "-e",
+                            "syscalls:sys_enter_getppid", "-d", "4", "-o", trace},
+                           {.merge_stderr = true});
     // The output file appears once every event is open; enabling follows at once.
     for (int i = 0; i < 100 && !fs::exists(trace + ".tmp"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -78,21 +37,18 @@ TEST(SymbolsLive, SystemWideResolvesProcessesThatExitedDuringTheRecording) {
     constexpr int kCalls = 300;
     std::set<uint32_t> targets;
     for (int i = 0; i < 3; ++i) {
-        const pid_t p = spawn({KPROF_SYMBOLS_TARGET, std::to_string(kCalls)}, dir + "/target.log");
-        ASSERT_EQ(wait_exit_code(p), 0) << read_all(dir + "/target.log");
-        targets.insert(static_cast<uint32_t>(p));
+        test::Process target({KPROF_SYMBOLS_TARGET, std::to_string(kCalls)});
+        targets.insert(static_cast<uint32_t>(target.pid()));
+        const test::ProcessResult r = target.wait();
+        ASSERT_EQ(r.exit_code, 0) << r.describe();
     }
-    const int rc = wait_exit_code(recorder);
-    const std::string out = read_all(log);
-    if (rc != 0 && (out.find("tracefs") != std::string::npos ||
-                    out.find("not supported") != std::string::npos)) {
-        fs::remove_all(dir);
-        GTEST_SKIP() << out;
-    }
-    ASSERT_EQ(rc, 0) << out;
+    const test::ProcessResult rec = recorder.wait();
+    if (rec.exit_code != 0 && (rec.out.find("tracefs") != std::string::npos ||
+                               rec.out.find("not supported") != std::string::npos))
+        GTEST_SKIP() << rec.out;
+    ASSERT_EQ(rec.exit_code, 0) << rec.describe();
 
     const Profile recorded = read_trace(trace);
-    fs::remove_all(dir);
     FrameResolver resolver(recorded);
     std::vector<Location> frames;
     std::map<uint32_t, uint64_t> chains;          // pid -> samples reading the whole chain
