@@ -189,10 +189,13 @@ class Process {
                 ::kill(pid_, options_.signal_when_ready);
                 signalled = true;
             }
-            if (std::chrono::steady_clock::now() > deadline && !r.timed_out) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now > deadline && !r.timed_out) {
                 r.timed_out = true;
                 ::kill(pid_, SIGKILL);
             }
+            // Its children may hold the pipes open after it was killed.
+            if (r.timed_out && now > deadline + std::chrono::seconds(5)) break;
             if (::poll(fds.data(), fds.size(), 20) < 0) break;
             for (size_t i = 0; i < fds.size(); ++i) {
                 if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
