@@ -3,8 +3,13 @@
 #include <algorithm>
 
 namespace kprof {
+namespace {
 
-FlameLayout flame_layout(const CallTree& tree, uint64_t min_width, TreeNodeId zoom) {
+// One layout for both trees; children_of(id) gives a node's children, building them in
+// a LazyTree. Frames narrower than min_width are not drawn, so their subtrees are
+// never built.
+template <class Tree, class Children>
+FlameLayout layout_of(const Tree& tree, uint64_t min_width, TreeNodeId zoom, Children children_of) {
     FlameLayout layout;
     const AggregatedProfile& profile = tree.profile();
     const TreeNode& top = tree.node(zoom);
@@ -22,7 +27,7 @@ FlameLayout flame_layout(const CallTree& tree, uint64_t min_width, TreeNodeId zo
     std::vector<TreeNodeId> children;
     for (uint32_t i = 0; i < layout.frames.size(); ++i) {
         const FlameFrame parent = layout.frames[i];
-        children = tree.node(parent.node).children;
+        children = children_of(parent.node);
         std::sort(children.begin(), children.end(), [&](TreeNodeId a, TreeNodeId b) {
             const Function& fa = profile.function(tree.node(a).function);
             const Function& fb = profile.function(tree.node(b).function);
@@ -46,6 +51,18 @@ FlameLayout flame_layout(const CallTree& tree, uint64_t min_width, TreeNodeId zo
         }
     }
     return layout;
+}
+
+}  // namespace
+
+FlameLayout flame_layout(const CallTree& tree, uint64_t min_width, TreeNodeId zoom) {
+    return layout_of(tree, min_width, zoom, [&](TreeNodeId id) { return tree.node(id).children; });
+}
+
+FlameLayout flame_layout(LazyTree& tree, uint64_t min_width, TreeNodeId zoom) {
+    return layout_of(tree, min_width, zoom, [&](TreeNodeId id) {
+        return tree.has_children(id) ? tree.children(id) : std::vector<TreeNodeId>{};
+    });
 }
 
 }  // namespace kprof

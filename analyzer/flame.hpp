@@ -31,5 +31,8 @@ struct FlameLayout {
 // Zooming: pass a node to lay out only its subtree (it becomes the frame at depth 0).
 FlameLayout flame_layout(const CallTree& tree, uint64_t min_width = 0,
                          TreeNodeId zoom = CallTree::root());
+// The same layout of a top-down LazyTree, building only the nodes it draws.
+FlameLayout flame_layout(LazyTree& tree, uint64_t min_width = 0,
+                         TreeNodeId zoom = LazyTree::root());
 
 }  // namespace kprof

@@ -1,74 +1,112 @@
 #include "analyzer/tree.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 
 namespace kprof {
 
-CallTree CallTree::top_down(const AggregatedProfile& profile, size_t event) {
-    return build(profile, event, false);
+LazyTree::LazyTree(const AggregatedProfile& profile, size_t event, bool inverted)
+    : profile_(&profile), event_(event), inverted_(inverted) {
+    nodes_.emplace_back();
+    stacks_.emplace_back();
+    if (event_ >= profile.event_count()) {
+        nodes_[0].built = true;
+        return;
+    }
+    const size_t n = profile.stack_count();
+    weight_.resize(n);
+    for (size_t s = 0; s < n; ++s) {
+        const uint64_t w = profile.weight(s, event_);
+        weight_[s] = w;
+        if (w == 0 || profile.frames(s).empty()) continue;
+        nodes_[0].total += w;
+        stacks_[0].push_back(static_cast<uint32_t>(s));
+    }
 }
 
-CallTree CallTree::bottom_up(const AggregatedProfile& profile, size_t event) {
-    return build(profile, event, true);
+FunctionId LazyTree::frame_at(size_t stack, uint32_t depth) const {
+    const auto f = profile_->frames(stack);
+    if (depth >= f.size()) return kNoFunction;
+    return inverted_ ? f[f.size() - 1 - depth] : f[depth];
 }
 
-CallTree CallTree::build(const AggregatedProfile& profile, size_t event, bool inverted) {
-    CallTree tree;
-    tree.profile_ = &profile;
-    tree.event_ = event;
-    tree.inverted_ = inverted;
-    tree.nodes_.emplace_back();
-    std::unordered_map<uint64_t, TreeNodeId> child_of;  // (parent << 32 | function) -> node
-    const std::vector<uint64_t> weights =
-        event < profile.event_count() ? profile.shape_weights() : std::vector<uint64_t>{};
-    const size_t ev = profile.event_count();
-    for (uint32_t s = 0; s < profile.shape_count() && event < ev; ++s) {
-        const uint64_t w = weights[s * ev + event];
-        if (w == 0) continue;
-        const auto frames = profile.shape_frames(s);
-        TreeNodeId node = 0;
-        tree.nodes_[0].total += w;
-        for (size_t i = 0; i < frames.size(); ++i) {
-            const FunctionId f = inverted ? frames[frames.size() - 1 - i] : frames[i];
-            const uint64_t key = (uint64_t{node} << 32) | f;
-            auto [it, inserted] =
-                child_of.try_emplace(key, static_cast<TreeNodeId>(tree.nodes_.size()));
-            if (inserted) {
-                TreeNode child;
-                child.function = f;
-                child.parent = node;
-                child.depth = tree.nodes_[node].depth + 1;
-                tree.nodes_.push_back(std::move(child));
-                tree.nodes_[node].children.push_back(it->second);
-            }
-            node = it->second;
-            tree.nodes_[node].total += w;
+const std::vector<TreeNodeId>& LazyTree::children(TreeNodeId id) {
+    if (nodes_[id].built) return nodes_[id].children;
+    const uint32_t depth = nodes_[id].depth;  // frames[depth] is the child's function
+    // Function -> its child node, in a flat table (reset below) rather than a hash map.
+    child_of_.resize(profile_->functions().size(), root());
+    std::vector<uint32_t> mine = std::move(stacks_[id]);
+    stacks_[id] = {};
+    std::vector<TreeNodeId> kids;
+    for (uint32_t s : mine) {
+        const FunctionId f = frame_at(s, depth);
+        if (f == kNoFunction) continue;  // ends at this node: its self weight
+        TreeNodeId& slot = child_of_[f];
+        if (slot == root()) {
+            slot = static_cast<TreeNodeId>(nodes_.size());
+            TreeNode child;
+            child.function = f;
+            child.parent = id;
+            child.depth = depth + 1;
+            nodes_.push_back(std::move(child));
+            stacks_.emplace_back();
+            kids.push_back(slot);
         }
-        tree.nodes_[node].self += w;
+        const TreeNodeId child = slot;
+        TreeNode& c = nodes_[child];
+        c.total += weight_[s];
+        if (profile_->frames(s).size() == depth + 1) c.self += weight_[s];
+        stacks_[child].push_back(s);
     }
-    for (TreeNode& n : tree.nodes_) {
-        std::sort(n.children.begin(), n.children.end(), [&](TreeNodeId a, TreeNodeId b) {
-            const TreeNode &na = tree.nodes_[a], &nb = tree.nodes_[b];
-            if (na.total != nb.total) return na.total > nb.total;
-            return profile.function(na.function).name < profile.function(nb.function).name;
-        });
-    }
-    return tree;
+    for (TreeNodeId k : kids) child_of_[nodes_[k].function] = root();
+    std::sort(kids.begin(), kids.end(), [&](TreeNodeId a, TreeNodeId b) {
+        const TreeNode &na = nodes_[a], &nb = nodes_[b];
+        if (na.total != nb.total) return na.total > nb.total;
+        return profile_->function(na.function).name < profile_->function(nb.function).name;
+    });
+    nodes_[id].children = std::move(kids);
+    nodes_[id].built = true;
+    return nodes_[id].children;
 }
 
-bool CallTree::crosses_boundary(TreeNodeId id) const {
+void LazyTree::build_all() {
+    // Node ids grow as children are made: the loop reaches every node.
+    for (TreeNodeId id = 0; id < nodes_.size(); ++id) children(id);
+    stacks_ = {};
+    child_of_ = {};
+}
+
+std::vector<TreeNodeId> LazyTree::path_to(TreeNodeId id) const {
+    std::vector<TreeNodeId> path;
+    for (TreeNodeId n = id; n != root(); n = nodes_[n].parent) path.push_back(n);
+    std::reverse(path.begin(), path.end());
+    return path;
+}
+
+TreeNodeId LazyTree::find_path(std::span<const FunctionId> functions) {
+    TreeNodeId at = root();
+    for (FunctionId f : functions) {
+        TreeNodeId next = root();
+        for (TreeNodeId c : children(at))
+            if (nodes_[c].function == f) next = c;
+        if (next == root()) break;
+        at = next;
+    }
+    return at;
+}
+
+bool LazyTree::crosses_boundary(TreeNodeId id) const {
     const TreeNode& n = nodes_[id];
     if (id == root() || n.parent == root()) return false;
     return profile_->function(n.function).kernel !=
            profile_->function(nodes_[n.parent].function).kernel;
 }
 
-std::vector<TreeNodeId> CallTree::path_to(TreeNodeId id) const {
-    std::vector<TreeNodeId> path;
-    for (; id != root(); id = nodes_[id].parent) path.push_back(id);
-    std::reverse(path.begin(), path.end());
-    return path;
+CallTree CallTree::top_down(const AggregatedProfile& profile, size_t event) {
+    return CallTree(LazyTree(profile, event, false));
+}
+
+CallTree CallTree::bottom_up(const AggregatedProfile& profile, size_t event) {
+    return CallTree(LazyTree(profile, event, true));
 }
 
 }  // namespace kprof

@@ -45,14 +45,14 @@ void FlameView::layout_for(size_t columns) {
 
 void FlameView::relayout() {
     LazyTree& tree = session_.tree(false);
-    const LazyNodeId zoom = zoom_.empty() ? LazyTree::root() : zoom_.back();
+    const TreeNodeId zoom = zoom_.empty() ? LazyTree::root() : zoom_.back();
     const uint64_t zoom_total = tree.node(zoom).total;
     const size_t cols = std::max<size_t>(columns_, 1);
     // Frames under one column cannot be drawn: not building them is what keeps this fast.
     const uint64_t min_width = zoom_total / cols;
-    const LazyNodeId keep =
+    const TreeNodeId keep =
         selected_ < layout_.frames.size() ? layout_.frames[selected_].node : LazyTree::root();
-    layout_ = tree.flame(min_width, zoom);
+    layout_ = flame_layout(tree, min_width, zoom);
     blocks_.clear();
     const uint64_t total = std::max<uint64_t>(layout_.total, 1);
     for (uint32_t i = 0; i < layout_.frames.size(); ++i) {
@@ -132,7 +132,7 @@ Action FlameView::handle(const Key& key) {
         case KeyCode::escape:
         case KeyCode::backspace: {
             if (zoom_.empty()) return Action::ignored();
-            const LazyNodeId from = zoom_.back();
+            const TreeNodeId from = zoom_.back();
             zoom_.pop_back();
             relayout();
             for (uint32_t i = 0; i < layout_.frames.size(); ++i)

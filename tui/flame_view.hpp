@@ -33,7 +33,7 @@ class FlameView : public View {
     const FlameLayout& layout() const { return layout_; }
     const std::vector<Block>& blocks() const { return blocks_; }
     uint32_t selected() const { return selected_; }  // index into layout().frames
-    const std::vector<LazyNodeId>& zoom_stack() const { return zoom_; }
+    const std::vector<TreeNodeId>& zoom_stack() const { return zoom_; }
 
   private:
     void relayout();
@@ -46,7 +46,7 @@ class FlameView : public View {
     std::vector<Block> blocks_;  // by depth, then column
     static constexpr size_t kNoBlock = SIZE_MAX;
     std::vector<size_t> block_index_;  // frame -> index into blocks_, kNoBlock if not drawn
-    std::vector<LazyNodeId> zoom_;
+    std::vector<TreeNodeId> zoom_;
     uint32_t selected_ = 0;
     size_t columns_ = 0;
     size_t top_depth_ = 0;

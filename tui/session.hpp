@@ -12,8 +12,8 @@
 
 #include "analyzer/aggregate.hpp"
 #include "analyzer/call_graph.hpp"
+#include "analyzer/tree.hpp"
 #include "trace/profile.hpp"
-#include "tui/lazy_tree.hpp"
 #include "tui/view.hpp"
 
 namespace kprof::tui {

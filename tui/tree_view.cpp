@@ -42,20 +42,20 @@ std::optional<FunctionRef> TreeView::current_function() const {
     return f;
 }
 
-void TreeView::set_expanded(LazyNodeId node, bool on) {
+void TreeView::set_expanded(TreeNodeId node, bool on) {
     if (on) tree_->children(node);  // make the children before showing them
     if (expanded_.size() < tree_->size()) expanded_.resize(tree_->size(), false);
     expanded_[node] = on;
 }
 
-void TreeView::flatten(std::optional<LazyNodeId> keep) {
+void TreeView::flatten(std::optional<TreeNodeId> keep) {
     visible_.clear();
     // Depth-first over expanded nodes; the root (all samples) is not shown.
-    std::vector<LazyNodeId> stack;
+    std::vector<TreeNodeId> stack;
     const auto& root_children = tree_->children(LazyTree::root());
     for (auto it = root_children.rbegin(); it != root_children.rend(); ++it) stack.push_back(*it);
     while (!stack.empty()) {
-        const LazyNodeId n = stack.back();
+        const TreeNodeId n = stack.back();
         stack.pop_back();
         visible_.push_back(n);
         if (!expanded(n)) continue;
@@ -66,30 +66,30 @@ void TreeView::flatten(std::optional<LazyNodeId> keep) {
     if (keep) select(*keep);
 }
 
-void TreeView::select(LazyNodeId node) {
+void TreeView::select(TreeNodeId node) {
     const auto it = std::find(visible_.begin(), visible_.end(), node);
     if (it != visible_.end())
         cursor_.set(static_cast<size_t>(it - visible_.begin()), visible_.size());
 }
 
-void TreeView::expand(LazyNodeId node, bool on) {
+void TreeView::expand(TreeNodeId node, bool on) {
     if (expanded(node) == on || (on && !tree_->has_children(node))) return;
     set_expanded(node, on);
     const auto keep = visible_.empty() ? std::nullopt : std::optional(visible_[cursor_.cursor()]);
     flatten(keep);
 }
 
-void TreeView::expand_hottest(LazyNodeId node) {
+void TreeView::expand_hottest(TreeNodeId node) {
     // Children are heaviest first: follow the first child down to a leaf.
-    for (LazyNodeId n = node; tree_->has_children(n); n = tree_->node(n).children.front())
+    for (TreeNodeId n = node; tree_->has_children(n); n = tree_->node(n).children.front())
         set_expanded(n, true);
     flatten(node);
 }
 
 bool TreeView::reveal(FunctionId function) {
-    LazyNodeId found = LazyTree::root();
+    TreeNodeId found = LazyTree::root();
     if (inverted_) {
-        for (LazyNodeId c : tree_->children(LazyTree::root()))
+        for (TreeNodeId c : tree_->children(LazyTree::root()))
             if (tree_->node(c).function == function) found = c;
     } else {
         // The hottest path to the function (analyzer/paths.hpp) leads to its node.
@@ -100,7 +100,7 @@ bool TreeView::reveal(FunctionId function) {
             found = LazyTree::root();
     }
     if (found == LazyTree::root()) return false;
-    for (LazyNodeId n : tree_->path_to(found))
+    for (TreeNodeId n : tree_->path_to(found))
         if (n != found) set_expanded(n, true);
     flatten(found);
     return true;
@@ -109,8 +109,8 @@ bool TreeView::reveal(FunctionId function) {
 Action TreeView::handle(const Key& key) {
     if (cursor_.navigate(key, visible_.size())) return Action::handled();
     if (visible_.empty()) return Action::ignored();
-    const LazyNodeId n = visible_[cursor_.cursor()];
-    const LazyTree::Node& node = tree_->node(n);
+    const TreeNodeId n = visible_[cursor_.cursor()];
+    const TreeNode& node = tree_->node(n);
     const bool has_children = tree_->has_children(n);
     switch (key.code) {
         case KeyCode::enter:
@@ -189,7 +189,7 @@ std::vector<Row> TreeView::rows(const Viewport& vp) {
           Style::header}}});
     for (size_t i = cursor_.top();
          i < visible_.size() && out.size() < static_cast<size_t>(vp.height); ++i) {
-        const LazyTree::Node& node = tree_->node(visible_[i]);
+        const TreeNode& node = tree_->node(visible_[i]);
         Row r;
         r.selected = i == cursor_.cursor();
         r.spans.push_back({fit_right(format_percent(node.total / total), 7) +

@@ -24,24 +24,24 @@ class TreeView : public View {
 
     // For tests and the benchmark.
     bool inverted() const { return inverted_; }
-    const std::vector<LazyNodeId>& visible() const { return visible_; }
+    const std::vector<TreeNodeId>& visible() const { return visible_; }
     size_t cursor() const { return cursor_.cursor(); }
-    bool expanded(LazyNodeId node) const { return node < expanded_.size() && expanded_[node]; }
+    bool expanded(TreeNodeId node) const { return node < expanded_.size() && expanded_[node]; }
     const LazyTree& tree() const { return *tree_; }
-    void expand(LazyNodeId node, bool on);
-    void expand_hottest(LazyNodeId node);
+    void expand(TreeNodeId node, bool on);
+    void expand_hottest(TreeNodeId node);
 
   private:
     void reset_tree();
-    void flatten(std::optional<LazyNodeId> keep);
-    void set_expanded(LazyNodeId node, bool on);
-    void select(LazyNodeId node);
+    void flatten(std::optional<TreeNodeId> keep);
+    void set_expanded(TreeNodeId node, bool on);
+    void select(TreeNodeId node);
 
     Session& session_;
     bool inverted_;
     LazyTree* tree_ = nullptr;
     std::vector<bool> expanded_;  // per tree node: view state, kept out of the tree
-    std::vector<LazyNodeId> visible_;
+    std::vector<TreeNodeId> visible_;
     ListCursor cursor_;
 };
 

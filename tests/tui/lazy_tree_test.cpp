@@ -1,5 +1,3 @@
-#include "tui/lazy_tree.hpp"
-
 #include <gtest/gtest.h>
 
 #include <map>
@@ -30,14 +28,14 @@ Paths paths_of(const CallTree& t, const Session& s) {
 
 Paths paths_of(LazyTree& t, const Session& s) {
     Paths out;
-    std::vector<LazyNodeId> todo{LazyTree::root()};
+    std::vector<TreeNodeId> todo{LazyTree::root()};
     while (!todo.empty()) {
-        const LazyNodeId id = todo.back();
+        const TreeNodeId id = todo.back();
         todo.pop_back();
-        for (LazyNodeId c : t.children(id)) todo.push_back(c);
+        for (TreeNodeId c : t.children(id)) todo.push_back(c);
         if (id == LazyTree::root()) continue;
         std::string key;
-        for (LazyNodeId n : t.path_to(id)) key += s.name(t.node(n).function) + ";";
+        for (TreeNodeId n : t.path_to(id)) key += s.name(t.node(n).function) + ";";
         out[key] = {t.node(id).total, t.node(id).self};
     }
     return out;
@@ -70,7 +68,7 @@ TEST(LazyTree, FlameLayoutMatchesTheAnalyzers) {
     const CallTree full = CallTree::top_down(s->aggregated(), 0);
     const FlameLayout expected = flame_layout(full, 5);
     LazyTree t(s->aggregated(), 0, false);
-    const FlameLayout got = t.flame(5);
+    const FlameLayout got = flame_layout(t, 5);
     EXPECT_EQ(got.total, expected.total);
     EXPECT_EQ(got.max_depth, expected.max_depth);
     // Same frames (function, depth, x, width), whatever order each lists them in.
