@@ -79,13 +79,19 @@ class AggregatedProfile::Builder {
     void add(uint32_t comm, std::span<const FunctionId> frames, std::span<const uint64_t> w) {
         const uint32_t shape = intern_shape(frames);
         const size_t n_events = out_.events_.size();
-        auto [it, inserted] =
-            stack_of_.try_emplace((uint64_t{shape} << 32) | comm, out_.stack_comm_.size());
-        const size_t slot = *it;
-        if (inserted) {
+        // The shape's stacks, one per comm, are chained from the shape: almost always one,
+        // and a new shape's entry is the last one, in cache (a hash table of (shape, comm)
+        // missed the cache on every stack).
+        if (shape_first_stack_.size() <= shape) shape_first_stack_.resize(shape + 1, kNone);
+        uint32_t slot = shape_first_stack_[shape];
+        while (slot != kNone && out_.stack_comm_[slot] != comm) slot = stack_next_[slot];
+        if (slot == kNone) {
+            slot = static_cast<uint32_t>(out_.stack_comm_.size());
             out_.stack_comm_.push_back(comm);
             out_.stack_shape_.push_back(shape);
             out_.weights_.resize(out_.weights_.size() + n_events, 0);
+            stack_next_.push_back(shape_first_stack_[shape]);
+            shape_first_stack_[shape] = slot;
         }
         for (size_t e = 0; e < n_events; ++e) {
             out_.weights_[slot * n_events + e] += w[e];
@@ -100,7 +106,8 @@ class AggregatedProfile::Builder {
     std::unordered_map<std::string, uint32_t> comm_ids_;
     FlatMap<uint64_t, uint32_t, U64Hash> shape_head_;  // hash -> newest shape with it
     std::vector<uint32_t> shape_next_;                 // shape -> older shape, same hash
-    FlatMap<uint64_t, size_t, U64Hash> stack_of_;      // (shape, comm) -> stack
+    std::vector<uint32_t> shape_first_stack_;          // shape -> its newest stack
+    std::vector<uint32_t> stack_next_;                 // stack -> older stack of the same shape
 
     uint32_t intern_shape(std::span<const FunctionId> frames) {
         uint64_t h = 0x1234567ULL;
