@@ -232,8 +232,8 @@ void write_butterfly(std::ostream& out, const CallGraph& g,
 void write_tree(std::ostream& out, const AggregatedProfile& p, const ReportOptions& o) {
     out << report_header(p, o);
     if (o.event >= p.event_count()) return;
-    const CallTree tree =
-        o.inverted ? CallTree::bottom_up(p, o.event) : CallTree::top_down(p, o.event);
+    // Lazy: nodes under --percent-limit are never printed, so never built.
+    LazyTree tree(p, o.event, o.inverted);
     const uint64_t total = p.total(o.event);
     out << (o.inverted
                 ? "#\n# bottom-up call tree (callers below each function): total% name (module)\n"
@@ -246,12 +246,12 @@ void write_tree(std::ostream& out, const AggregatedProfile& p, const ReportOptio
         bool last;
     };
     std::vector<Item> stack;
-    const auto& roots = tree.node(CallTree::root()).children;
+    const std::vector<TreeNodeId> roots = tree.children(LazyTree::root());
     for (size_t i = roots.size(); i-- > 0;) stack.push_back({roots[i], "", true});
     while (!stack.empty()) {
         const Item it = stack.back();
         stack.pop_back();
-        const TreeNode& n = tree.node(it.node);
+        const TreeNode n = tree.node(it.node);  // a copy: children() below adds nodes
         if (percent(n.total, total) < o.percent_limit) continue;
         const Function& fn = p.function(n.function);
         const bool top = n.depth == 1;
@@ -267,7 +267,7 @@ void write_tree(std::ostream& out, const AggregatedProfile& p, const ReportOptio
         const std::string child_prefix = top ? "" : it.prefix + (it.last ? "    " : "|   ");
         // Children drawn are those above the limit; the last of them gets "`--".
         std::vector<TreeNodeId> shown;
-        for (TreeNodeId c : n.children)
+        for (TreeNodeId c : tree.children(it.node))
             if (percent(tree.node(c).total, total) >= o.percent_limit) shown.push_back(c);
         for (size_t i = shown.size(); i-- > 0;)
             stack.push_back({shown[i], child_prefix, i + 1 == shown.size()});
@@ -570,10 +570,10 @@ void write_svg(std::ostream& out, const AggregatedProfile& p, const ReportOption
     const double usable = width - 2 * pad;
     std::string event_name = o.event < p.event_count() ? p.events()[o.event].name : "none";
     FlameLayout layout;
-    std::optional<CallTree> tree;
+    std::optional<LazyTree> tree;  // only frames wide enough to draw are built
     if (o.event < p.event_count()) {
-        tree.emplace(CallTree::top_down(p, o.event));
-        const uint64_t total = tree->node(CallTree::root()).total;
+        tree.emplace(p, o.event, false);
+        const uint64_t total = tree->node(LazyTree::root()).total;
         // Frames under 0.1 pixel cannot be seen or hovered.
         const uint64_t min_width =
             total == 0
