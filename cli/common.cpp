@@ -38,7 +38,8 @@ void add_trace_options(CLI::App& app, TraceOptions& options) {
                    "directory to look up user binaries under, for dsos the trace has no symbols "
                    "for")
         ->type_name("DIR");
-    app.add_flag("--no-inline", options.no_inline, "do not show inlined functions as frames");
+    app.add_flag("--no-inline", options.no_inline,
+                 "do not show inlined functions as frames (for a perf.data: read no DWARF)");
 }
 
 OpenedTrace open_trace(const TraceOptions& options) {
@@ -51,6 +52,8 @@ OpenedTrace open_trace(const TraceOptions& options) {
     LoadOptions load;
     load.import.kallsyms_path = options.kallsyms;
     load.import.symfs = options.symfs;
+    // An imported perf.data is symbolized on load: --no-inline skips its DWARF too.
+    load.import.debug_info = !options.no_inline;
     load.recover = options.recover;
     load.report = &t.report;
     t.profile = load_profile(t.path, load);

@@ -2,6 +2,7 @@
 
 #include "analyzer/aggregate.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "trace/error.hpp"
 #include "trace/imports.hpp"
 #include "tui/app.hpp"
@@ -15,21 +16,12 @@ int cmd_tui(int argc, char** argv) {
         "Browse a trace's call graph by function in the terminal: callers above, "
         "callees below, with call tree, flame graph and path views.",
         "kprof tui"};
-    std::string file;
+    TraceOptions trace;
     std::string event;
-    LoadOptions load;
     tui::TerminalOptions term;
     bool ascii = false, no_color = false, no_mouse = false;
-    cli.add_option("FILE", file,
-                   "trace to browse (kprof trace, perf.data, perf script text or "
-                   "folded stacks)")
-        ->required();
+    add_trace_options(cli, trace);
     cli.add_option("-e,--event", event, "event to show first (default: the first with samples)");
-    cli.add_option("--kallsyms", load.import.kallsyms_path,
-                   "kernel symbols for files that carry none (default: /proc/kallsyms)");
-    cli.add_option("--symfs", load.import.symfs, "root directory to find user binaries under");
-    cli.add_flag("--recover", load.recover,
-                 "read the complete part of an unfinished trace (FILE.tmp)");
     cli.add_flag("--ascii", ascii, "ASCII bars and tree glyphs even in a UTF-8 locale");
     cli.add_flag("--no-color", no_color, "no colours, only bold and reverse (as does NO_COLOR)");
     cli.add_flag("--no-mouse", no_mouse, "do not ask the terminal for mouse clicks");
@@ -43,17 +35,17 @@ int cmd_tui(int argc, char** argv) {
         throw Error(
             "standard output is not a terminal; 'kprof tui' needs one. For text output "
             "use 'kprof report " +
-            file + "'");
+            trace.file + "'");
     term.unicode = !ascii;
     term.color = !no_color;
     term.mouse = !no_mouse;
 
     AggregateOptions aggregate_options;
-    aggregate_options.resolve.kallsyms_path = load.import.kallsyms_path;
-    aggregate_options.resolve.symfs = load.import.symfs;
-    tui::Session session(load_profile(file, load), file, aggregate_options);
+    aggregate_options.resolve = resolve_options(trace);
+    OpenedTrace opened = open_trace(trace);
+    tui::Session session(std::move(opened.profile), opened.path, aggregate_options);
     if (!event.empty() && !session.select_event(event))
-        throw Error("the trace has no event '" + event + "'; 'kprof info " + file +
+        throw Error("the trace has no event '" + event + "'; 'kprof info " + trace.file +
                     "' lists its events");
     tui::App app(session);
     tui::run_terminal(app, term);

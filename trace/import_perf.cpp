@@ -413,7 +413,8 @@ Profile build_profile(perf::Recording rec, const ImportOptions& options) {
 
     if (any_kernel) load_kernel_symbols(p, rec, options);
     if (options.symbolize_user && any_user)
-        symbolize_profile(p, SymbolizeOptions{.symfs = options.symfs});
+        symbolize_profile(
+            p, SymbolizeOptions{.debug_info = options.debug_info, .symfs = options.symfs});
     if (rec.truncated_stacks)
         warn(std::to_string(rec.truncated_stacks) + " call chains were longer than " +
              std::to_string(kMaxStackDepth) + " frames and were cut");

@@ -19,6 +19,7 @@ struct ImportOptions {
     std::string kallsyms_path;   // kernel symbols for files that carry none ("" = live /proc)
     std::string symfs;           // root for user binaries
     bool symbolize_user = true;  // resolve user frames through the ELF symbolizer
+    bool debug_info = true;      // and their DWARF file:line and inlined frames (--no-inline)
 };
 
 // perf.data (file or pipe mode), natively: trace/import_perf.cpp.

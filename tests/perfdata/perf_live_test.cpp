@@ -210,6 +210,22 @@ TEST_F(PerfRecordings, MetadataEventsAndKernelStacks) {
     EXPECT_GT(tp.samples.size(), 0u);
 }
 
+// DWARF (file:line, inlined frames) is read for a perf.data's binaries unless the user
+// said --no-inline: on big -g binaries it is most of the time to open the file.
+TEST_F(PerfRecordings, NoDebugInfoReadsNoDwarf) {
+    auto sources = [](const Profile& p) {
+        size_t n = 0;
+        for (const Dso& d : p.dsos) n += d.sources.size();
+        return n;
+    };
+    const Profile with = import_perf_data(file("cc.data"));
+    // The workload is kprof itself, built with -g.
+    EXPECT_GT(sources(with), 0u) << "no file:line for any user address of a -g binary";
+    const Profile without = import_perf_data(file("cc.data"), ImportOptions{.debug_info = false});
+    EXPECT_EQ(sources(without), 0u);
+    EXPECT_EQ(without.samples.size(), with.samples.size());
+}
+
 // perf script text of the same recording gives the same per-function self counts.
 TEST_F(PerfRecordings, PerfScriptTextAgreesWithPerfData) {
     const ProcessResult script =
