@@ -315,6 +315,17 @@ class Symbolizer {
                 profile_.meta.start_time_ns != 0 &&
                 to_ns(st.st_ctim) > static_cast<int64_t>(profile_.meta.start_time_ns);
             if (options_.symfs.empty() && (marked_deleted || changed_since)) {
+                // Only the inode changed, maybe (perf's build-id cache hard-links every binary
+                // it saw into ~/.debug, which moves ctime): a live process mapping the file
+                // at this path shows, through /proc/PID/map_files, whether it is this one.
+                if (!marked_deleted) {
+                    std::unique_ptr<ElfImage> mapped = open_map_files(dso, mappings);
+                    if (mapped != nullptr && !image->build_id().empty() &&
+                        mapped->build_id() == image->build_id()) {
+                        dso.build_id = image->build_id();
+                        return share(std::move(image));
+                    }
+                }
                 mark_deleted(dso);
                 return nullptr;
             }

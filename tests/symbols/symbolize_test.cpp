@@ -361,6 +361,29 @@ TEST(Symbolize, BuildIdMismatchMarksReplacedFile) {
     EXPECT_EQ(name_at(profile, pid, child.address("leaf") + 4), "");
 }
 
+// perf record's build-id cache hard-links every binary it saw, which moves the file's
+// ctime: the file a live process still maps at the path is trusted by its build-id.
+TEST(Symbolize, FileOnlyRelinkedAfterRecordingStartIsTrustedWhileMapped) {
+    if (geteuid() != 0) GTEST_SKIP() << "/proc/PID/map_files needs root (CAP_SYS_ADMIN)";
+    TempDir dir;
+    const std::string copy = dir.path() + "/target";
+    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
+    Child child(copy);
+    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    Profile profile;
+    test::add_process_maps(profile, child.pid());
+    profile.meta.start_time_ns = realtime_ns();
+    usleep(50'000);
+    fs::create_hard_link(copy, dir.path() + "/elf");
+    add_user_stack(profile, pid, {child.address("leaf") + 4});
+    symbolize_profile(profile);
+    const Dso* dso = dso_named(profile, copy);
+    ASSERT_NE(dso, nullptr);
+    EXPECT_FALSE(dso->deleted);
+    EXPECT_TRUE(dso->symbolized);
+    EXPECT_EQ(name_at(profile, pid, child.address("leaf") + 4), "leaf");
+}
+
 TEST(Symbolize, FileChangedAfterRecordingStartIsNotTrusted) {
     TempDir dir;
     const std::string copy = dir.path() + "/target";
