@@ -163,8 +163,6 @@ AggregatedProfile AggregatedProfile::copy_header() const {
     out.events_ = events_;
     for (EventTotal& e : out.events_) e.samples = e.weight = e.unattributed = 0;
     out.functions_ = functions_;
-    out.frames_ = frames_;  // shapes are shared; unused ones weigh nothing
-    out.frame_offset_ = frame_offset_;
     out.comms_ = comms_;
     out.weight_kind_ = weight_kind_;
     out.filters_ = filters_;
@@ -175,10 +173,17 @@ AggregatedProfile AggregatedProfile::copy_header() const {
     return out;
 }
 
-void AggregatedProfile::push_stack_from(const AggregatedProfile& from, size_t stack) {
+void AggregatedProfile::push_stack_from(const AggregatedProfile& from, size_t stack,
+                                        std::vector<uint32_t>& shape_map) {
     const auto f = from.frames(stack);
+    uint32_t& shape = shape_map[from.stack_shape_[stack]];
+    if (shape == UINT32_MAX) {
+        shape = static_cast<uint32_t>(shape_count());
+        frames_.insert(frames_.end(), f.begin(), f.end());
+        frame_offset_.push_back(frames_.size());
+    }
     stack_comm_.push_back(from.stack_comm_[stack]);
-    stack_shape_.push_back(from.stack_shape_[stack]);
+    stack_shape_.push_back(shape);
     for (size_t e = 0; e < events_.size(); ++e) {
         const uint64_t w = from.weight(stack, e);
         weights_.push_back(w);

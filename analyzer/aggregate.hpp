@@ -116,7 +116,9 @@ class AggregatedProfile {
     TraceMeta meta_;
 
     AggregatedProfile copy_header() const;
-    void push_stack_from(const AggregatedProfile& from, size_t stack);
+    // shape_map: from's shape -> this one's (UINT32_MAX until the shape is first copied).
+    void push_stack_from(const AggregatedProfile& from, size_t stack,
+                         std::vector<uint32_t>& shape_map);
 };
 
 // Applies the filters, collapses samples to unique stacks, resolves frames and interns
@@ -126,9 +128,12 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
 
 template <class Pred>
 AggregatedProfile AggregatedProfile::subset(Pred keep) const {
+    // Only the kept stacks' shapes are copied: a focus on a small part of a big profile
+    // costs what that part does (the TUI's f key).
     AggregatedProfile out = copy_header();
+    std::vector<uint32_t> shape_map(shape_count(), UINT32_MAX);
     for (size_t s = 0; s < stack_count(); ++s)
-        if (keep(s)) out.push_stack_from(*this, s);
+        if (keep(s)) out.push_stack_from(*this, s, shape_map);
     return out;
 }
 

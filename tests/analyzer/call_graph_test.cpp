@@ -282,6 +282,25 @@ TEST(Aggregate, FocusOnFunctionKeepsStacksThroughIt) {
     EXPECT_EQ(focused.stack_count(), 1u);
 }
 
+TEST(Aggregate, FocusCopiesOnlyTheShapesItKeeps) {
+    // Two comms share the shape main;y: one shape kept for two stacks, x's dropped.
+    auto a = analyze_folded("p;main;x 4\np;main;y 3\nq;main;y 2\np;main;y;z 1\n");
+    const AggregatedProfile focused = a->agg.focus_on(a->id("y"));
+    EXPECT_EQ(focused.stack_count(), 3u);
+    ASSERT_EQ(focused.shape_count(), 2u);
+    EXPECT_EQ(focused.shape(0), focused.shape(1));  // both comms' main;y
+    std::vector<std::string> names;
+    for (FunctionId f : focused.frames(2)) names.push_back(focused.function(f).name);
+    EXPECT_THAT(names, ElementsAre("main", "y", "z"));
+    // The graph of the focus has the same numbers as the focused stacks alone.
+    const CallGraph g(focused);
+    expect_invariants(g);
+    EXPECT_EQ(g.total(a->id("y"), 0), 6u);
+    EXPECT_EQ(g.self(a->id("y"), 0), 5u);
+    EXPECT_EQ(g.total(a->id("x"), 0), 0u);
+    EXPECT_FALSE(g.present(a->id("x")));
+}
+
 TEST(ImportFolded, RejectsMalformedLines) {
     EXPECT_THROW(import_folded_text("p;a;b\n"), Error);
     EXPECT_THROW(import_folded_text("p;a;b x\n"), Error);
