@@ -27,12 +27,13 @@ TEST(SymbolsLive, SystemWideResolvesProcessesThatExitedDuringTheRecording) {
     test::TempDir dir;
     const std::string trace = dir.file("system.kprof");
     test::Process recorder({test::kprof_binary(), "record", "-a", "-e",
-                            "syscalls:sys_enter_getppid", "-d", "4", "-o", trace},
+                            "syscalls:sys_enter_getppid", "-d", "6", "-o", trace},
                            {.merge_stderr = true});
-    // The output file appears once every event is open; enabling follows at once.
-    for (int i = 0; i < 100 && !fs::exists(trace + ".tmp"); ++i)
+    // The output file appears once every event is open; they are enabled after the kernel
+    // symbol snapshot is written, which takes a while in a sanitizer build on a busy machine.
+    for (int i = 0; i < 200 && !fs::exists(trace + ".tmp"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
     // Three short-lived processes, each ending more than a second before the recording.
     constexpr int kCalls = 300;
     std::set<uint32_t> targets;
