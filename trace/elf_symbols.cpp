@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 namespace kprof {
 namespace {
@@ -126,6 +127,60 @@ struct ElfImage::Impl {
         uint64_t addr, size;
     };
     std::vector<Section> sections;  // allocated sections by address
+
+    // Per compile unit (by its DIE's offset), the address ranges of its functions,
+    // sorted, made on the unit's first address. dwarf_getscopes searches the unit from
+    // its start for every address, visiting every function before the right one: for
+    // big -g binaries that was seconds per recording.
+    struct FunctionRange {
+        uint64_t low, high;  // DWARF addresses, [low, high)
+        Dwarf_Die die;
+    };
+    std::unordered_map<Dwarf_Off, std::vector<FunctionRange>> unit_functions;
+
+    const std::vector<FunctionRange>& functions_of(Dwarf_Die* cudie) {
+        auto [it, inserted] = unit_functions.try_emplace(dwarf_dieoffset(cudie));
+        if (!inserted) return it->second;
+        std::vector<FunctionRange>& out = it->second;
+        // Functions sit at the top of the unit, or inside namespaces (C++).
+        std::vector<Dwarf_Die> parents{*cudie};
+        while (!parents.empty()) {
+            Dwarf_Die parent = parents.back();
+            parents.pop_back();
+            Dwarf_Die child;
+            if (dwarf_child(&parent, &child) != 0) continue;
+            do {
+                const int tag = dwarf_tag(&child);
+                if (tag == DW_TAG_namespace || tag == DW_TAG_module) {
+                    parents.push_back(child);
+                } else if (tag == DW_TAG_subprogram) {
+                    Dwarf_Addr base = 0, start = 0, end = 0;
+                    for (ptrdiff_t off = 0;
+                         (off = dwarf_ranges(&child, off, &base, &start, &end)) > 0;)
+                        if (end > start) out.push_back({start, end, child});
+                }
+            } while (dwarf_siblingof(&child, &child) == 0);
+        }
+        // Stable: of functions starting at one address (aliases in assembly units), the
+        // first in the unit wins, as in dwarf_getscopes.
+        std::stable_sort(
+            out.begin(), out.end(),
+            [](const FunctionRange& a, const FunctionRange& b) { return a.low < b.low; });
+        return out;
+    }
+
+    // The function of the unit containing pc, or nullptr.
+    const Dwarf_Die* function_at(Dwarf_Die* cudie, uint64_t pc) {
+        const std::vector<FunctionRange>& fns = functions_of(cudie);
+        auto it = std::upper_bound(fns.begin(), fns.end(), pc,
+                                   [](uint64_t v, const FunctionRange& f) { return v < f.low; });
+        if (it == fns.begin()) return nullptr;
+        --it;
+        while (it != fns.begin() && std::prev(it)->low == it->low) --it;
+        for (const uint64_t low = it->low; it != fns.end() && it->low == low; ++it)
+            if (pc < it->high) return &it->die;
+        return nullptr;
+    }
 
     static int binding_value(const GElf_Sym& sym) {
         switch (GELF_ST_BIND(sym.st_info)) {
@@ -358,11 +413,65 @@ std::vector<SourceFrame> ElfImage::source(uint64_t vaddr, SourceFrame* function)
         line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;
     }
 
-    Dwarf_Die* scopes = nullptr;
-    int n = dwarf_getscopes(cudie, addr - cu_bias, &scopes);
     Dwarf_Files* files = nullptr;
     size_t nfiles = 0;
     if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = nullptr;
+    const uint64_t pc = addr - cu_bias;
+    if (const Dwarf_Die* fn = impl_->function_at(cudie, pc)) {
+        // The scopes containing pc, from the function down to the innermost inlined
+        // instance: each level's child that holds pc.
+        std::vector<Dwarf_Die> chain{*fn};
+        for (bool deeper = true; deeper && chain.size() < 256;) {
+            deeper = false;
+            Dwarf_Die child;
+            if (dwarf_child(&chain.back(), &child) != 0) break;
+            do {
+                const int tag = dwarf_tag(&child);
+                if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+                     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+                    dwarf_haspc(&child, pc) == 1) {
+                    chain.push_back(child);
+                    deeper = true;
+                    break;
+                }
+            } while (dwarf_siblingof(&child, &child) == 0);
+        }
+        // Innermost first, as below: each inlined level's position is its call site in
+        // the level above.
+        for (size_t k = chain.size(); k-- > 0;) {
+            Dwarf_Die* scope = &chain[k];
+            const int tag = dwarf_tag(scope);
+            if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+            frames.push_back({die_function_name(scope), file, line});
+            if (tag == DW_TAG_subprogram) {
+                if (function != nullptr) {
+                    const char* decl_file = dwarf_decl_file(scope);
+                    int decl_line = 0;
+                    dwarf_decl_line(scope, &decl_line);
+                    *function = {frames.back().function, decl_file != nullptr ? decl_file : "",
+                                 decl_line > 0 ? static_cast<uint32_t>(decl_line) : 0};
+                }
+                break;
+            }
+            Dwarf_Attribute attr;
+            Dwarf_Word value = 0;
+            file.clear();
+            line = 0;
+            if (files != nullptr &&
+                dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &value) == 0) {
+                const char* f = dwarf_filesrc(files, value, nullptr, nullptr);
+                if (f != nullptr) file = f;
+            }
+            if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &value) == 0)
+                line = static_cast<uint32_t>(value);
+        }
+        if (frames.empty() && !file.empty()) frames.push_back({"", file, line});
+        return frames;
+    }
+
+    // Not inside a function the unit lists (e.g. defined in a class body): libdw's search.
+    Dwarf_Die* scopes = nullptr;
+    int n = dwarf_getscopes(cudie, pc, &scopes);
     // scopes run innermost first. Past an inlined instance dwarf_getscopes goes on into
     // its abstract origin's scopes, so the concrete caller comes from dwarf_getscopes_die;
     // each level's call site is the position in the level above.
