@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "fixtures.hpp"
+#include "support/test_support.hpp"
 #include "tui/flame_view.hpp"
 #include "tui/function_view.hpp"
 #include "tui/functions_view.hpp"
@@ -272,12 +273,9 @@ TEST(Text, EscapeFitAndFormats) {
 }
 
 TEST(ManPage, DocumentsEveryKey) {
-    std::ifstream in(std::string(KPROF_SOURCE_DIR) + "/man/kprof-tui.1");
-    ASSERT_TRUE(in) << "man/kprof-tui.1 is missing";
-    std::stringstream ss;
-    ss << in.rdbuf();
     // troff escapes '-' as '\-'; compare without them.
-    std::string page = ss.str();
+    std::string page = test::read_file(std::string(KPROF_SOURCE_DIR) + "/man/kprof-tui.1");
+    ASSERT_FALSE(page.empty()) << "man/kprof-tui.1 is missing";
     for (size_t i; (i = page.find("\\-")) != std::string::npos;) page.erase(i, 1);
     for (const KeyHelp& k : key_help())
         EXPECT_NE(page.find(std::string(k.keys)), std::string::npos)

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "fixtures.hpp"
+#include "support/test_support.hpp"
 #include "trace/format.hpp"
 #include "trace/imports.hpp"
 
@@ -24,23 +25,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using test::shell_quote;
+
 // Runs a shell command; returns its exit status and fills `out` with its stdout.
 int run(const std::string& command, std::string* out = nullptr) {
-    FILE* p = popen(command.c_str(), "r");
-    if (p == nullptr) return -1;
-    std::string text;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
-    const int status = pclose(p);
-    if (out != nullptr) *out = text;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
+    const test::ProcessResult r = test::run_shell(command);
+    if (out != nullptr) *out = r.out;
+    return r.exit_code;
 }
 
 bool have_tmux() {
@@ -68,14 +59,16 @@ class Tmux {
         return out;
     }
     // One key name per call ("Enter", "BSpace", "?"), quoted: '?' is a shell glob.
-    void keys(const std::string& key) const { tmux("send-keys -t e2e " + quote(key)); }
-    void type(const std::string& text) const { tmux("send-keys -t e2e -l " + quote(text)); }
+    void keys(const std::string& key) const { tmux("send-keys -t e2e " + shell_quote(key)); }
+    void type(const std::string& text) const { tmux("send-keys -t e2e -l " + shell_quote(text)); }
     void line(const std::string& command) const {
         type(command);
         keys("Enter");
     }
     std::string screen() const { return tmux("capture-pane -p -t e2e"); }
-    std::string format(const std::string& f) const { return tmux("display -p -t e2e " + quote(f)); }
+    std::string format(const std::string& f) const {
+        return tmux("display -p -t e2e " + shell_quote(f));
+    }
 
     // Polls the pane until `text` shows (a test of content, not of speed: the limit is
     // only there so a broken build fails instead of hanging).
