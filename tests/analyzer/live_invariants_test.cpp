@@ -41,16 +41,14 @@ std::string kprof() {
 class LiveReport : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        dir_ = new fs::path(fs::temp_directory_path() / ("kprof-live-" + std::to_string(getpid())));
-        fs::create_directories(*dir_);
-        trace_ = new std::string((*dir_ / "t.kprof").string());
+        dir_ = new test::TempDir("kprof-live");
+        trace_ = new std::string(dir_->file("t.kprof"));
         record_ = new ProcessResult(run(kprof() +
                                         " record --workload socket,write,ping -d 2 -F 4999 "
                                         "-e cpu-clock -e net:net_dev_xmit -o '" +
                                         *trace_ + "'"));
     }
     static void TearDownTestSuite() {
-        fs::remove_all(*dir_);
         delete dir_;
         delete trace_;
         delete record_;
@@ -70,11 +68,11 @@ class LiveReport : public ::testing::Test {
         EXPECT_EQ(r.exit_code, 0) << r.out;
         return nlohmann::json::parse(r.out);
     }
-    static fs::path* dir_;
+    static test::TempDir* dir_;
     static std::string* trace_;
     static ProcessResult* record_;
 };
-fs::path* LiveReport::dir_ = nullptr;
+test::TempDir* LiveReport::dir_ = nullptr;
 std::string* LiveReport::trace_ = nullptr;
 ProcessResult* LiveReport::record_ = nullptr;
 
@@ -243,7 +241,7 @@ TEST_F(LiveReport, FoldedMatchesStackcollapseOfScript) {
 }
 
 TEST_F(LiveReport, DotParsesAndSvgIsWellFormed) {
-    const std::string dot = (*dir_ / "g.dot").string(), svg = (*dir_ / "g.svg").string();
+    const std::string dot = dir_->file("g.dot"), svg = dir_->file("g.svg");
     ASSERT_EQ(run(kprof() + " report --dot -o '" + dot + "' '" + *trace_ + "'").exit_code, 0);
     const ProcessResult d = run("dot -Tsvg '" + dot + "' -o /dev/null");
     EXPECT_EQ(d.exit_code, 0) << d.out;

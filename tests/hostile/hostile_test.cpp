@@ -176,13 +176,8 @@ Profile hostile_profile() {
 
 class Hostile : public ::testing::Test {
   protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("kprof-hostile-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-    std::string path(const std::string& name) const { return (dir_ / name).string(); }
-    fs::path dir_;
+    std::string path(const std::string& name) const { return dir_.file(name); }
+    test::TempDir dir_{"kprof-hostile"};
 };
 
 void expect_safe(const RunResult& r, const std::string& what) {
@@ -232,12 +227,11 @@ TEST_P(HostileOutput, NamesAreEscapedNeverRaw) {
         const std::string file = path("out." + check);
         std::ofstream(file, std::ios::binary) << r.out;
         const std::string tool = check == "dot" ? "dot -Tsvg -o /dev/null " : "xmllint --noout ";
-        if (std::system(("command -v " + tool.substr(0, tool.find(' ')) + " >/dev/null").c_str()) !=
-            0)
+        if (test::run_shell("command -v " + tool.substr(0, tool.find(' '))).exit_code != 0)
             GTEST_SKIP() << tool << "not installed: syntax not checked";
-        EXPECT_EQ(std::system((tool + file + " 2>" + file + ".err").c_str()), 0)
-            << what << ": output is not well-formed " << check << ":\n"
-            << std::ifstream(file + ".err").rdbuf();
+        const test::ProcessResult checked = test::run_shell(tool + file);
+        EXPECT_EQ(checked.exit_code, 0) << what << ": output is not well-formed " << check << ":\n"
+                                        << checked.err;
     }
 }
 

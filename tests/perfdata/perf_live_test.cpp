@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 
@@ -94,8 +95,8 @@ Counts kprof_self(const Profile& p, uint64_t* total) {
 class PerfRecordings : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        char tmpl[] = "/tmp/kprof-perf-live-XXXXXX";
-        dir_ = ::mkdtemp(tmpl);
+        tmp_ = std::make_unique<test::TempDir>("kprof-perf-live");
+        dir_ = tmp_->path();
         if (run("perf --version >/dev/null 2>&1").exit_code != 0) {
             skip_ = "perf (linux-perf) is not installed: scripts/deps.sh installs it";
             return;
@@ -122,9 +123,7 @@ class PerfRecordings : public ::testing::Test {
             }
         }
     }
-    static void TearDownTestSuite() {
-        if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    }
+    static void TearDownTestSuite() { tmp_.reset(); }
     void SetUp() override {
         if (!skip_.empty()) GTEST_SKIP() << skip_;
     }
@@ -173,6 +172,7 @@ class PerfRecordings : public ::testing::Test {
         EXPECT_GT(compared, 0u);
     }
 
+    inline static std::unique_ptr<test::TempDir> tmp_;
     inline static std::string dir_;
     inline static std::string skip_;  // why the suite cannot run here
 };
