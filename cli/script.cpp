@@ -68,17 +68,20 @@ class ScriptPrinter {
         if (auto it = comms_.find(key(s.pid, s.tid)); it != comms_.end()) return it->second;
         if (auto it = comms_by_tid_.find(s.tid); it != comms_by_tid_.end()) return it->second;
         // perf's name for a thread it never saw a COMM for.
-        return comms_.emplace(key(s.pid, s.tid), fmt::format(":{}", s.tid)).first->second;
+        return comms_.emplace(key(s.pid, s.tid), fmt::format(":{}", static_cast<int32_t>(s.tid)))
+            .first->second;
     }
 
     void print_sample(const Sample& s, fmt::memory_buffer& buf) {
         const std::string event =
             s.event < event_names_.size() ? event_names_[s.event] : fmt::format("event{}", s.event);
         // perf 6.1 perf_sample__fprintf_start: "%s " comm (with call chains), "%5d/%-5d ",
-        // "[%03d] ", "%5lu.%06lu: ", then "%10lu " period and "%s: " event.
+        // "[%03d] ", "%5lu.%06lu: ", then "%10lu " period and "%s: " event. pid and tid are
+        // signed there: a sample the kernel took outside any task says -1/-1.
         fmt::format_to(std::back_inserter(buf), "{} {:5}/{:<5} [{:03}] {:5}.{:06}: {:10} {}: \n",
-                       comm(s), s.pid, s.tid, s.cpu, s.time_ns / 1'000'000'000ULL,
-                       (s.time_ns % 1'000'000'000ULL) / 1000, s.period, event);
+                       comm(s), static_cast<int32_t>(s.pid), static_cast<int32_t>(s.tid), s.cpu,
+                       s.time_ns / 1'000'000'000ULL, (s.time_ns % 1'000'000'000ULL) / 1000,
+                       s.period, event);
         if (s.stack < profile_.stacks.size()) buf.append(frames(s.stack));
         buf.push_back('\n');
     }

@@ -126,6 +126,23 @@ TEST(ScriptCommand, PerfScriptLayoutExactly) {
     EXPECT_TRUE(a < b && b < c && c < d && d < e);
 }
 
+// A sample the kernel took outside any task has pid and tid -1, which perf prints
+// signed, with ":-1" as the comm it never saw.
+TEST(ScriptCommand, TasklessSampleIsMinusOneAsInPerf) {
+    TempDir dir;
+    Profile p = script_profile();
+    Sample s = p.samples.front();
+    s.pid = s.tid = UINT32_MAX;
+    s.time_ns = 300'000'000'000ULL;
+    s.cpu = 0;
+    p.samples.push_back(s);
+    write_trace(dir.file("s"), p);
+    const auto r = run_kprof({"script", dir.file("s")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr(":-1    -1/-1    [000]   300.000000:"));
+    EXPECT_EQ(r.out.find("4294967295"), std::string::npos);
+}
+
 TEST(ScriptCommand, StackcollapsePerfReadsItUnchanged) {
     TempDir dir;
     write_trace(dir.file("s"), script_profile());
