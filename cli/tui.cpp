@@ -25,11 +25,7 @@ int cmd_tui(int argc, char** argv) {
     cli.add_flag("--ascii", ascii, "ASCII bars and tree glyphs even in a UTF-8 locale");
     cli.add_flag("--no-color", no_color, "no colours, only bold and reverse (as does NO_COLOR)");
     cli.add_flag("--no-mouse", no_mouse, "do not ask the terminal for mouse clicks");
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
+    if (const auto done = parse_command_line(cli, argc, argv)) return *done;
     // Fail before loading a large trace when there is no terminal to show it on.
     if (!tui::interactive_terminal())
         throw Error(
