@@ -77,6 +77,37 @@ std::string die_function_name(Dwarf_Die* die) {
     return {};
 }
 
+// Adds the frame of `scope` (an inlined instance or a function) at file:line, innermost
+// levels first. A function is the outermost level: its declaration goes to `function` and
+// the result is true. For an inlined instance file:line move to its call site, the
+// position in the level above.
+bool add_scope_frame(Dwarf_Die* scope, Dwarf_Files* files, std::string& file, uint32_t& line,
+                     std::vector<SourceFrame>& frames, SourceFrame* function) {
+    frames.push_back({die_function_name(scope), file, line});
+    if (dwarf_tag(scope) == DW_TAG_subprogram) {
+        if (function != nullptr) {
+            const char* decl_file = dwarf_decl_file(scope);
+            int decl_line = 0;
+            dwarf_decl_line(scope, &decl_line);
+            *function = {frames.back().function, decl_file != nullptr ? decl_file : "",
+                         decl_line > 0 ? static_cast<uint32_t>(decl_line) : 0};
+        }
+        return true;
+    }
+    Dwarf_Attribute attr;
+    Dwarf_Word value = 0;
+    file.clear();
+    line = 0;
+    if (files != nullptr &&
+        dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &value) == 0) {
+        const char* f = dwarf_filesrc(files, value, nullptr, nullptr);
+        if (f != nullptr) file = f;
+    }
+    if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &value) == 0)
+        line = static_cast<uint32_t>(value);
+    return false;
+}
+
 // The [vdso] line of /proc/self/maps gives the image's size; the ELF header alone
 // does not bound it.
 size_t vdso_size(uintptr_t start) {
@@ -439,31 +470,9 @@ std::vector<SourceFrame> ElfImage::source(uint64_t vaddr, SourceFrame* function)
         // Innermost first, as below: each inlined level's position is its call site in
         // the level above.
         for (size_t k = chain.size(); k-- > 0;) {
-            Dwarf_Die* scope = &chain[k];
-            const int tag = dwarf_tag(scope);
+            const int tag = dwarf_tag(&chain[k]);
             if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
-            frames.push_back({die_function_name(scope), file, line});
-            if (tag == DW_TAG_subprogram) {
-                if (function != nullptr) {
-                    const char* decl_file = dwarf_decl_file(scope);
-                    int decl_line = 0;
-                    dwarf_decl_line(scope, &decl_line);
-                    *function = {frames.back().function, decl_file != nullptr ? decl_file : "",
-                                 decl_line > 0 ? static_cast<uint32_t>(decl_line) : 0};
-                }
-                break;
-            }
-            Dwarf_Attribute attr;
-            Dwarf_Word value = 0;
-            file.clear();
-            line = 0;
-            if (files != nullptr &&
-                dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &value) == 0) {
-                const char* f = dwarf_filesrc(files, value, nullptr, nullptr);
-                if (f != nullptr) file = f;
-            }
-            if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &value) == 0)
-                line = static_cast<uint32_t>(value);
+            if (add_scope_frame(&chain[k], files, file, line, frames, function)) break;
         }
         if (frames.empty() && !file.empty()) frames.push_back({"", file, line});
         return frames;
@@ -479,26 +488,8 @@ std::vector<SourceFrame> ElfImage::source(uint64_t vaddr, SourceFrame* function)
         Dwarf_Die* scope = &scopes[i];
         const int tag = dwarf_tag(scope);
         if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
-        frames.push_back({die_function_name(scope), file, line});
-        if (tag == DW_TAG_subprogram && function != nullptr) {
-            const char* decl_file = dwarf_decl_file(scope);
-            int decl_line = 0;
-            dwarf_decl_line(scope, &decl_line);
-            *function = {frames.back().function, decl_file != nullptr ? decl_file : "",
-                         decl_line > 0 ? static_cast<uint32_t>(decl_line) : 0};
-        }
-        if (tag == DW_TAG_subprogram || frames.size() > 64) break;
-        Dwarf_Attribute attr;
-        Dwarf_Word value = 0;
-        file.clear();
-        line = 0;
-        if (files != nullptr &&
-            dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &value) == 0) {
-            const char* f = dwarf_filesrc(files, value, nullptr, nullptr);
-            if (f != nullptr) file = f;
-        }
-        if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &value) == 0)
-            line = static_cast<uint32_t>(value);
+        if (add_scope_frame(scope, files, file, line, frames, function) || frames.size() > 64)
+            break;
         Dwarf_Die* outer = nullptr;
         const int m = dwarf_getscopes_die(scope, &outer);
         std::free(scopes);
