@@ -2,6 +2,7 @@
 // checked (type, id, sequence, checksum, payload). The kernel answers in softirq
 // (icmp_rcv -> icmp_echo -> icmp_reply), which is the path this workload exists to show.
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,7 +11,9 @@
 #include <linux/icmp.h>
 #include <linux/ip.h>
 
+#include <chrono>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include "collector/workloads/detail.hpp"
@@ -21,6 +24,9 @@ namespace {
 
 using detail::Fd;
 
+// A request without a reply within kResendMs counts as unanswered and the next one is
+// sent; the workload gives up when no reply at all came for kReplyTimeoutMs.
+constexpr int kResendMs = 500;
 constexpr int kReplyTimeoutMs = 2000;
 constexpr size_t kIcmpHeaderSize = sizeof(icmphdr);
 static_assert(kIcmpHeaderSize == 8);
@@ -46,13 +52,26 @@ unsigned char payload_byte(uint16_t sequence, size_t index) {
     return static_cast<unsigned char>((index * 31 + sequence) & 0xff);
 }
 
-[[gnu::noipa]] Fd open_raw_icmp_socket() {
+[[gnu::noipa]] Fd open_raw_icmp_socket(uint16_t id) {
     Fd fd(sys::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
     if (!fd) return fd;
     // Only echo replies: a raw socket also sees the requests looping back on lo.
     icmp_filter only_replies{.data = ~(1U << ICMP_ECHOREPLY)};
     if (sys::setsockopt(fd.get(), SOL_RAW, ICMP_FILTER, &only_replies, sizeof only_replies) != 0)
         throw Error(detail::errno_text("setsockopt(ICMP_FILTER) on a raw ICMP socket"));
+    // Only replies carrying our identifier, as ping(8) does: a raw socket receives every
+    // echo reply on the host, and other pingers' replies would fill its receive buffer
+    // while this thread is not running, and the kernel would then drop ours.
+    sock_filter only_ours[] = {
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),  // X = IP header length
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),   // A = ICMP echo identifier
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, id, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    sock_fprog program{.len = std::size(only_ours), .filter = only_ours};
+    if (sys::setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) != 0)
+        throw Error(detail::errno_text("setsockopt(SO_ATTACH_FILTER) on a raw ICMP socket"));
     return fd;
 }
 
@@ -63,12 +82,10 @@ unsigned char payload_byte(uint16_t sequence, size_t index) {
 IcmpSocket open_icmp_socket(PingSocket kind) {
     int raw_errno = 0;
     if (kind != PingSocket::Datagram) {
-        Fd fd = open_raw_icmp_socket();
         // The thread id keeps concurrent pingers in one process apart.
-        if (fd)
-            return IcmpSocket{.fd = std::move(fd),
-                              .raw = true,
-                              .id = static_cast<uint16_t>(::syscall(SYS_gettid) & 0xffff)};
+        const auto id = static_cast<uint16_t>(::syscall(SYS_gettid) & 0xffff);
+        Fd fd = open_raw_icmp_socket(id);
+        if (fd) return IcmpSocket{.fd = std::move(fd), .raw = true, .id = id};
         raw_errno = errno;
         if (kind == PingSocket::Raw)
             throw Error(detail::errno_text(
@@ -162,23 +179,18 @@ enum class Reply { Ours, NotOurs };
     return Reply::Ours;
 }
 
-[[gnu::noipa]] void wait_echo_reply(const IcmpSocket& socket, uint16_t sequence,
+// Waits up to kResendMs for the reply to SEQUENCE; false if it did not come.
+[[gnu::noipa]] bool wait_echo_reply(const IcmpSocket& socket, uint16_t sequence,
                                     size_t payload_size, std::vector<unsigned char>& buffer) {
-    int waited_ms = 0;
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(kResendMs);
     for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return false;
         pollfd readable{.fd = socket.fd.get(), .events = POLLIN, .revents = 0};
-        constexpr int kSliceMs = 100;
-        const int ready = sys::poll(&readable, 1, kSliceMs);
+        const int ready = sys::poll(&readable, 1, static_cast<int>(left.count()));
         if (ready < 0 && errno != EINTR) throw Error(detail::errno_text("ping: poll()"));
-        if (ready <= 0) {
-            waited_ms += kSliceMs;
-            if (waited_ms >= kReplyTimeoutMs)
-                throw Error("ping: no echo reply from 127.0.0.1 within " +
-                            std::to_string(kReplyTimeoutMs / 1000) +
-                            " s; is the loopback interface up and "
-                            "net.ipv4.icmp_echo_ignore_all 0?");
-            continue;
-        }
+        if (ready <= 0) continue;
         const ssize_t n = sys::recv(socket.fd.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN) continue;
@@ -186,7 +198,7 @@ enum class Reply { Ours, NotOurs };
         }
         if (check_echo_reply(socket, buffer.data(), static_cast<size_t>(n), sequence,
                              payload_size) == Reply::Ours)
-            return;
+            return true;
     }
 }
 
@@ -207,10 +219,21 @@ enum class Reply { Ours, NotOurs };
     Result result;
     result.name = "ping";
     uint16_t sequence = 0;
+    int unanswered_ms = 0;
     while (!until.done(result.ops)) {
         send_echo_request(socket, sequence, packet);
-        wait_echo_reply(socket, sequence, payload_size, buffer);
-        ++result.ops;
+        if (wait_echo_reply(socket, sequence, payload_size, buffer)) {
+            ++result.ops;
+            unanswered_ms = 0;
+        } else {
+            ++result.unanswered;
+            unanswered_ms += kResendMs;
+            if (unanswered_ms >= kReplyTimeoutMs)
+                throw Error("ping: no echo reply from 127.0.0.1 within " +
+                            std::to_string(kReplyTimeoutMs / 1000) +
+                            " s; is the loopback interface up and "
+                            "net.ipv4.icmp_echo_ignore_all 0?");
+        }
         ++sequence;
     }
     result.seconds = until.elapsed_s();

@@ -134,6 +134,7 @@ std::string format_result(const Result& result) {
         line += ", " + fixed(mib_per_s, 1) + " MiB/s";
     }
     if (!result.detail.empty()) line += ", " + result.detail;
+    if (result.unanswered > 0) line += ", " + std::to_string(result.unanswered) + " unanswered";
     line += ")";
     return line;
 }
