@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/commands.hpp"
+#include "command_params.hpp"
 #include "support/test_support.hpp"
 
 namespace kprof::cli {
@@ -132,16 +133,8 @@ TEST_P(CommandManPage, RendersWithoutTroffWarnings) {
     EXPECT_EQ(warnings.out, "") << "groff warns about " << path;
 }
 
-std::vector<std::string> command_names() {
-    std::vector<std::string> names;
-    for (const Command& c : commands()) names.emplace_back(c.name);
-    return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(Commands, CommandManPage, ::testing::ValuesIn(command_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                             return info.param;
-                         });
+INSTANTIATE_TEST_SUITE_P(Commands, CommandManPage, ::testing::ValuesIn(test::command_names()),
+                         test::command_test_name);
 
 TEST(MainManPage, NamesEveryCommand) {
     const std::string path = man_path("kprof");
@@ -150,7 +143,7 @@ TEST(MainManPage, NamesEveryCommand) {
     for (const char* section : {"NAME", "SYNOPSIS", "DESCRIPTION"})
         EXPECT_TRUE(has_section(troff, section)) << path << " has no .SH " << section;
     const std::string text = troff_to_text(troff);
-    for (const std::string& name : command_names())
+    for (const std::string& name : test::command_names())
         EXPECT_TRUE(mentions(text, "kprof-" + name) ||
                     text.find("kprof " + name) != std::string::npos)
             << path << " does not list the command " << name;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "command_params.hpp"
 #include "support/test_support.hpp"
 
 namespace kprof::cli {
@@ -34,16 +35,8 @@ TEST_P(CommandLine, HelpExitsZeroOnStdout) {
     EXPECT_THAT(r.out, HasSubstr("kprof " + GetParam()));
 }
 
-std::vector<std::string> command_names() {
-    std::vector<std::string> names;
-    for (const Command& c : commands()) names.emplace_back(c.name);
-    return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(Commands, CommandLine, ::testing::ValuesIn(command_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                             return info.param;
-                         });
+INSTANTIATE_TEST_SUITE_P(Commands, CommandLine, ::testing::ValuesIn(test::command_names()),
+                         test::command_test_name);
 
 }  // namespace
 }  // namespace kprof::cli
