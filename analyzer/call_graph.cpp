@@ -68,8 +68,7 @@ struct ShapeWalk {
     std::vector<uint64_t> self, total, root;  // function x event
     std::vector<CallerArcs> arcs;             // by caller
 
-    void accumulate(const AggregatedProfile& profile, const std::vector<uint64_t>& weights,
-                    uint32_t begin, uint32_t end) {
+    void accumulate(const AggregatedProfile& profile, const std::vector<uint64_t>& weights) {
         const size_t n = profile.functions().size();
         const size_t ev = profile.event_count();
         self.assign(n * ev, 0);
@@ -80,7 +79,8 @@ struct ShapeWalk {
         auto add = [ev, &weights](uint64_t* row, size_t shape) {
             for (size_t e = 0; e < ev; ++e) row[e] += weights[shape * ev + e];
         };
-        for (uint32_t s = begin; s < end; ++s) {
+        const auto shapes = static_cast<uint32_t>(profile.shape_count());
+        for (uint32_t s = 0; s < shapes; ++s) {
             const auto frames = profile.shape_frames(s);
             if (frames.empty()) continue;
             bool any = false;
@@ -118,11 +118,11 @@ CallGraph::CallGraph(const AggregatedProfile& profile)
     // threads, each on half the shapes, were no faster: each half misses the cache as
     // often, and merging their arcs costs what the split saves.)
     const std::vector<uint64_t> weights = profile.shape_weights();
-    ShapeWalk part;
-    part.accumulate(profile, weights, 0, static_cast<uint32_t>(profile.shape_count()));
-    self_ = std::move(part.self);
-    total_ = std::move(part.total);
-    root_ = std::move(part.root);
+    ShapeWalk walk;
+    walk.accumulate(profile, weights);
+    self_ = std::move(walk.self);
+    total_ = std::move(walk.total);
+    root_ = std::move(walk.root);
 
     // Arc ids in (caller, callee) order: JSON edges and the graph's edge lists come out
     // sorted, whatever order the stacks came in.
@@ -130,7 +130,7 @@ CallGraph::CallGraph(const AggregatedProfile& profile)
         boost::add_vertex(CallGraphVertex{static_cast<FunctionId>(f)}, graph_);
     std::vector<uint32_t> order;
     for (FunctionId caller = 0; caller < n; ++caller) {
-        CallerArcs& arcs = part.arcs[caller];
+        CallerArcs& arcs = walk.arcs[caller];
         order.resize(arcs.size());
         for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
         std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
