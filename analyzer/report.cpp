@@ -355,7 +355,10 @@ void write_json(std::ostream& out, const CallGraph& g, const ReportOptions& o) {
 
 std::string folded_frame_name(const Function& fn) {
     std::string func = fn.name;
-    if (func == "[unknown]") {
+    // `kprof script` prints the "[unknown kernel]" pseudo-symbol as "[unknown]", as perf
+    // does, so stackcollapse-perf.pl sees "[unknown]" there too.
+    if (func == "[unknown]" || func == "[unknown kernel]") {
+        func = "[unknown]";
         if (!fn.module.empty() && fn.module != "[unknown]") {
             std::string base = fn.module;
             if (const size_t slash = base.rfind('/'); slash != std::string::npos)

@@ -69,6 +69,7 @@ class KernelTable {
             symbols_.begin(), symbols_.end(),
             [](const KernelSymbol& a, const KernelSymbol& b) { return a.addr < b.addr; });
         if (symbols_.empty() || kallsyms_restricted(symbols_)) return;
+        find_kernel_image();
         for (size_t i = 0; i < symbols_.size();) {
             size_t best = i, j = i;
             for (; j < symbols_.size() && symbols_[j].addr == symbols_[i].addr; ++j)
@@ -117,11 +118,31 @@ class KernelTable {
     }
 
   private:
-    static Location unknown(Location loc) {
+    // perf's kernel map: from _text (or _stext) to _edata (or _etext). An ip outside it
+    // and outside any module is in no map at all, and perf prints its module as
+    // "[unknown]": JIT code not in kallsyms (classic BPF socket filters), trampolines.
+    void find_kernel_image() {
+        uint64_t text = 0, stext = 0, edata = 0, etext = 0;
+        for (const KernelSymbol& s : symbols_) {
+            if (!s.module.empty()) continue;
+            if (s.name == "_text") text = s.addr;
+            if (s.name == "_stext") stext = s.addr;
+            if (s.name == "_edata") edata = s.addr;
+            if (s.name == "_etext") etext = s.addr;
+        }
+        image_start_ = text != 0 ? text : stext;
+        image_end_ = edata != 0 ? edata : etext;
+        if (image_start_ == 0 || image_end_ <= image_start_) image_start_ = image_end_ = 0;
+    }
+
+    Location unknown(Location loc) const {
         loc.function = kUnknownKernel;
-        loc.module = kKernelModule;
+        const bool outside = image_end_ != 0 && (loc.ip < image_start_ || loc.ip >= image_end_);
+        loc.module = outside ? kUnknown : kKernelModule;
         return loc;
     }
+
+    uint64_t image_start_ = 0, image_end_ = 0;  // 0, 0: not known
 
     std::vector<KernelSymbol> symbols_;
     std::vector<KernelRange> ranges_;  // sorted by start, one per distinct address

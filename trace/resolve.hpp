@@ -55,8 +55,10 @@ struct ResolveOptions {
 // section marker (_etext, _einittext, __start_*, __stop_*, __*_text_end, ...) covers no
 // code, and the last symbol of a module (or of the table) is assumed to end within two
 // pages of where it starts, since kallsyms carries no sizes. Outside any function the
-// result is the pseudo-symbol "[unknown kernel]" (module "[kernel.kallsyms]"), or "[bpf]"
-// (module "[bpf]") past the end of a BPF JIT image. Modules are "[name]", vmlinux
+// result is the pseudo-symbol "[unknown kernel]", or "[bpf]" (module "[bpf]") past the end
+// of a BPF JIT image. "[unknown kernel]" has the module "[kernel.kallsyms]" inside the
+// kernel image (_text or _stext to _edata or _etext, perf's kernel map) and "[unknown]"
+// outside it, as perf has no map there. Modules are "[name]", vmlinux
 // "[kernel.kallsyms]". An all-zero (kptr_restrict) table resolves nothing.
 class FrameResolver {
   public:

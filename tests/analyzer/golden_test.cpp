@@ -119,6 +119,10 @@ TEST(Folded, FrameNamesAreTidiedLikeStackcollapsePerf) {
     };
     EXPECT_EQ(name("[unknown]", "/usr/lib/x86_64-linux-gnu/libc.so.6"), "[libc.so.6]");
     EXPECT_EQ(name("[unknown]", "[unknown]"), "[unknown]");
+    // The kernel pseudo-symbol is "[unknown]" in `kprof script`, as in perf script.
+    EXPECT_EQ(name("[unknown kernel]", "[kernel.kallsyms]"), "[[kernel.kallsyms]]");
+    EXPECT_EQ(name("[unknown kernel]", "[unknown]"), "[unknown]");
+    EXPECT_EQ(name("[bpf]", "[bpf]"), "[bpf]");
     EXPECT_EQ(name("foo(int, char*)"), "foo");
     EXPECT_EQ(name("(anonymous namespace)::bar(int)"), "(anonymous namespace)::bar");
     EXPECT_EQ(name("net/http.(*Client).Do"), "net/http.(*Client).Do");

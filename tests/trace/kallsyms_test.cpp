@@ -145,11 +145,11 @@ TEST(KernelAliases, LastListedNameWinsAsInPerf) {
 TEST_F(KernelLookup, GapsAreLabelledNotNamedAfterANeighbour) {
     // Below the first symbol.
     EXPECT_EQ(at(0xffffffff80ffffffULL).function, "[unknown kernel]");
-    // After _etext: not function text.
+    // After _etext: not function text, and outside perf's kernel map.
     const Location l = at(0xffffffff81003010ULL);
     EXPECT_EQ(l.function, "[unknown kernel]");
     EXPECT_FALSE(l.resolved);
-    EXPECT_EQ(l.module, "[kernel.kallsyms]");
+    EXPECT_EQ(l.module, "[unknown]");
     // In data.
     EXPECT_EQ(at(0xffffffff81200110ULL).function, "[unknown kernel]");
     // Far past a module's last function (the next symbol belongs to another module).
@@ -158,6 +158,37 @@ TEST_F(KernelLookup, GapsAreLabelledNotNamedAfterANeighbour) {
     // Beyond the last symbol of the table.
     EXPECT_EQ(at(0xffffffffc0300000ULL).function, "[unknown kernel]");
     EXPECT_EQ(at(0xffffffffffffffffULL).function, "[unknown kernel]");
+}
+
+TEST(KernelImage, UnknownInsideTheImageIsKernelOutsideItIsInNoMap) {
+    // perf's kernel map runs from _text to _edata (or _etext without it): a gap inside
+    // it is "[unknown] ([kernel.kallsyms])" in perf script, an address outside it (JIT
+    // code that kallsyms does not list, such as a classic BPF socket filter) is
+    // "[unknown] ([unknown])".
+    Profile p;
+    p.kernel_symbols = parse_kallsyms(
+        "ffffffff81000000 T _text\n"
+        "ffffffff81000000 T f\n"
+        "ffffffff81001800 d in_text_table\n"
+        "ffffffff81002000 T g\n"
+        "ffffffff81003000 T _etext\n"
+        "ffffffff81400000 D _edata\n");
+    const FrameResolver resolver(p);
+    const Location inside = resolver.resolve_kernel(0xffffffff81001810ULL);
+    EXPECT_EQ(inside.function, "[unknown kernel]");
+    EXPECT_EQ(inside.module, "[kernel.kallsyms]");
+    // Past _etext but before _edata: still the image.
+    EXPECT_EQ(resolver.resolve_kernel(0xffffffff81300000ULL).module, "[kernel.kallsyms]");
+    for (uint64_t ip : {0xffffffff80ff0000ULL, 0xffffffff81400000ULL, 0xffffffffc0022142ULL}) {
+        const Location outside = resolver.resolve_kernel(ip);
+        EXPECT_EQ(outside.function, "[unknown kernel]");
+        EXPECT_EQ(outside.module, "[unknown]") << std::hex << ip;
+    }
+    // Without the markers the image is not known: every gap is the kernel's.
+    Profile bare;
+    bare.kernel_symbols = parse_kallsyms("ffffffff81000000 T f\nffffffff81002000 T g\n");
+    EXPECT_EQ(FrameResolver(bare).resolve_kernel(0xffffffffc0022142ULL).module,
+              "[kernel.kallsyms]");
 }
 
 TEST_F(KernelLookup, ModulesAreBracketed) {
