@@ -64,6 +64,37 @@ const Dso* dso_named(const Profile& profile, const std::string& path) {
     return nullptr;
 }
 
+// The fixture program, running: the installed build, or a private copy at DIR/target that
+// a test may delete, replace or move.
+struct RunningTarget {
+    enum Source { Build, Copy };
+    explicit RunningTarget(Source source = Build)
+        : path(source == Copy ? copy_into(dir) : std::string(KPROF_SYMBOLS_TARGET)),
+          child(path),
+          pid(static_cast<uint32_t>(child.pid())) {}
+
+    // A profile holding the process's current mappings, as the recorder would.
+    Profile mapped() const {
+        Profile profile;
+        test::add_process_maps(profile, child.pid());
+        return profile;
+    }
+    // A return address a few bytes into FUNCTION, as a user stack holds.
+    uint64_t in(const std::string& function) const { return child.address(function) + 4; }
+
+    TempDir dir;
+    std::string path;
+    Child child;
+    uint32_t pid;
+
+  private:
+    static std::string copy_into(const TempDir& dir) {
+        const std::string copy = dir.path() + "/target";
+        fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
+        return copy;
+    }
+};
+
 TEST(ElfImage, LooksUpSymbolBoundariesLikeNm) {
     const std::string path = KPROF_SYMBOLS_TARGET_NOPIE;
     auto image = ElfImage::open_file(path, false);
@@ -111,14 +142,12 @@ TEST(ElfImage, MapsFileOffsetsThroughLoadSegments) {
 }
 
 TEST(Symbolize, ResolvesPieAtItsRandomBase) {
-    Child child(KPROF_SYMBOLS_TARGET);
-    Profile profile;
+    RunningTarget t;
+    Profile profile = t.mapped();
     profile.meta.start_time_ns = realtime_ns();  // the binary is older: trusted
-    test::add_process_maps(profile, child.pid());
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    const uint32_t pid = t.pid;
     // Return addresses a few bytes into each function, leaf first, as a user stack reads.
-    const std::vector<uint64_t> ips = {child.address("leaf") + 4, child.address("middle") + 4,
-                                       child.address("outer") + 4, child.address("main") + 4};
+    const std::vector<uint64_t> ips = {t.in("leaf"), t.in("middle"), t.in("outer"), t.in("main")};
     add_user_stack(profile, pid, ips);
     const SymbolizeStats stats = symbolize_profile(profile);
     EXPECT_EQ(name_at(profile, pid, ips[0]), "leaf");
@@ -129,7 +158,7 @@ TEST(Symbolize, ResolvesPieAtItsRandomBase) {
     EXPECT_EQ(stats.addresses, 4u);
     EXPECT_EQ(stats.resolved, 4u);
     EXPECT_EQ(stats.binaries, 1u);
-    const Dso* dso = dso_named(profile, KPROF_SYMBOLS_TARGET);
+    const Dso* dso = dso_named(profile, t.path);
     ASSERT_NE(dso, nullptr);
     EXPECT_TRUE(dso->symbolized);
     EXPECT_FALSE(dso->deleted);
@@ -141,20 +170,19 @@ TEST(Symbolize, ResolvesPieAtItsRandomBase) {
 }
 
 TEST(Symbolize, AddressPastTheLastSymbolStaysUnresolved) {
-    Child child(KPROF_SYMBOLS_TARGET);
-    Profile profile;
-    test::add_process_maps(profile, child.pid());
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    RunningTarget t;
+    Profile profile = t.mapped();
+    const uint32_t pid = t.pid;
     // The last byte of the program's executable mapping lies past its text (the segment
     // is padded to a page), beyond every symbol.
     uint64_t text_end = 0;
     for (const Mapping& m : profile.mappings)
-        if (profile.dsos[m.dso].path == KPROF_SYMBOLS_TARGET) text_end = m.start + m.len;
+        if (profile.dsos[m.dso].path == t.path) text_end = m.start + m.len;
     ASSERT_NE(text_end, 0u);
-    add_user_stack(profile, pid, {text_end - 1, child.address("main") + 4});
+    add_user_stack(profile, pid, {text_end - 1, t.in("main")});
     symbolize_profile(profile);
     EXPECT_EQ(name_at(profile, pid, text_end - 1), "");
-    EXPECT_EQ(name_at(profile, pid, child.address("main") + 4), "main");
+    EXPECT_EQ(name_at(profile, pid, t.in("main")), "main");
     EXPECT_EQ(profile.unresolved_frames, 1u);
 }
 
@@ -288,32 +316,27 @@ TEST(Symbolize, OneLookupPerUniqueDsoAddress) {
 
 TEST(Symbolize, DeletedBinaryResolvesWhileMappedThenIsMarked) {
     if (geteuid() != 0) GTEST_SKIP() << "/proc/PID/map_files needs root (CAP_SYS_ADMIN)";
-    TempDir dir;
-    const std::string copy = dir.path() + "/target";
-    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
-    Child child(copy);
-    fs::remove(copy);
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
-    const std::vector<uint64_t> ips = {child.address("leaf") + 4, child.address("main") + 4};
+    RunningTarget t(RunningTarget::Copy);
+    fs::remove(t.path);
+    const uint32_t pid = t.pid;
+    const std::vector<uint64_t> ips = {t.in("leaf"), t.in("main")};
 
     // Alive: /proc/PID/map_files still reaches the very file.
-    Profile live;
-    test::add_process_maps(live, child.pid());
+    Profile live = t.mapped();
     add_user_stack(live, pid, ips);
     symbolize_profile(live);
-    const Dso* dso = dso_named(live, copy + " (deleted)");
+    const Dso* dso = dso_named(live, t.path + " (deleted)");
     ASSERT_NE(dso, nullptr);
     EXPECT_TRUE(dso->deleted);
     EXPECT_TRUE(dso->symbolized);
     EXPECT_EQ(name_at(live, pid, ips[0]), "leaf");
 
     // Gone (the process exited): nothing to read, so marked and left unresolved.
-    Profile gone;
-    test::add_process_maps(gone, child.pid());
+    Profile gone = t.mapped();
     add_user_stack(gone, pid, ips);
-    child.stop();
+    t.child.stop();
     symbolize_profile(gone);
-    dso = dso_named(gone, copy + " (deleted)");
+    dso = dso_named(gone, t.path + " (deleted)");
     ASSERT_NE(dso, nullptr);
     EXPECT_TRUE(dso->deleted);
     EXPECT_FALSE(dso->symbolized);
@@ -324,21 +347,17 @@ TEST(Symbolize, DeletedBinaryResolvesWhileMappedThenIsMarked) {
 TEST(Symbolize, DeletedPathRecreatedWithOtherCodeIsNotTrusted) {
     // The kernel said "(deleted)" and a different program now sits at the path: its
     // symbols would be wrong names.
-    TempDir dir;
-    const std::string copy = dir.path() + "/target";
-    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
-    Child child(copy);
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
-    Profile profile;
-    test::add_process_maps(profile, child.pid());
-    child.stop();
+    RunningTarget t(RunningTarget::Copy);
+    const uint32_t pid = t.pid;
+    Profile profile = t.mapped();
+    t.child.stop();
     for (Dso& d : profile.dsos)
-        if (d.path == copy) d.path += " (deleted)";
-    fs::remove(copy);
-    fs::copy_file(KPROF_SYMBOLS_TARGET_NOPIE, copy);
-    add_user_stack(profile, pid, {child.address("leaf") + 4});
+        if (d.path == t.path) d.path += " (deleted)";
+    fs::remove(t.path);
+    fs::copy_file(KPROF_SYMBOLS_TARGET_NOPIE, t.path);
+    add_user_stack(profile, pid, {t.in("leaf")});
     symbolize_profile(profile);
-    const Dso* dso = dso_named(profile, copy + " (deleted)");
+    const Dso* dso = dso_named(profile, t.path + " (deleted)");
     ASSERT_NE(dso, nullptr);
     EXPECT_TRUE(dso->deleted);
     EXPECT_FALSE(dso->symbolized);
@@ -346,62 +365,53 @@ TEST(Symbolize, DeletedPathRecreatedWithOtherCodeIsNotTrusted) {
 }
 
 TEST(Symbolize, BuildIdMismatchMarksReplacedFile) {
-    Child child(KPROF_SYMBOLS_TARGET);
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
-    Profile profile;
-    test::add_process_maps(profile, child.pid());
+    RunningTarget t;
+    const uint32_t pid = t.pid;
+    Profile profile = t.mapped();
     for (Dso& d : profile.dsos)
-        if (d.path == KPROF_SYMBOLS_TARGET) d.build_id = "00112233445566778899aabbccddeeff00112233";
-    add_user_stack(profile, pid, {child.address("leaf") + 4});
+        if (d.path == t.path) d.build_id = "00112233445566778899aabbccddeeff00112233";
+    add_user_stack(profile, pid, {t.in("leaf")});
     symbolize_profile(profile);
-    const Dso* dso = dso_named(profile, KPROF_SYMBOLS_TARGET);
+    const Dso* dso = dso_named(profile, t.path);
     ASSERT_NE(dso, nullptr);
     EXPECT_TRUE(dso->deleted);
     EXPECT_FALSE(dso->symbolized);
-    EXPECT_EQ(name_at(profile, pid, child.address("leaf") + 4), "");
+    EXPECT_EQ(name_at(profile, pid, t.in("leaf")), "");
 }
 
 // perf record's build-id cache hard-links every binary it saw, which moves the file's
 // ctime: the file a live process still maps at the path is trusted by its build-id.
 TEST(Symbolize, FileOnlyRelinkedAfterRecordingStartIsTrustedWhileMapped) {
     if (geteuid() != 0) GTEST_SKIP() << "/proc/PID/map_files needs root (CAP_SYS_ADMIN)";
-    TempDir dir;
-    const std::string copy = dir.path() + "/target";
-    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
-    Child child(copy);
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
-    Profile profile;
-    test::add_process_maps(profile, child.pid());
+    RunningTarget t(RunningTarget::Copy);
+    const uint32_t pid = t.pid;
+    Profile profile = t.mapped();
     profile.meta.start_time_ns = realtime_ns();
     usleep(50'000);
-    fs::create_hard_link(copy, dir.path() + "/elf");
-    add_user_stack(profile, pid, {child.address("leaf") + 4});
+    fs::create_hard_link(t.path, t.dir.path() + "/elf");
+    add_user_stack(profile, pid, {t.in("leaf")});
     symbolize_profile(profile);
-    const Dso* dso = dso_named(profile, copy);
+    const Dso* dso = dso_named(profile, t.path);
     ASSERT_NE(dso, nullptr);
     EXPECT_FALSE(dso->deleted);
     EXPECT_TRUE(dso->symbolized);
-    EXPECT_EQ(name_at(profile, pid, child.address("leaf") + 4), "leaf");
+    EXPECT_EQ(name_at(profile, pid, t.in("leaf")), "leaf");
 }
 
 TEST(Symbolize, FileChangedAfterRecordingStartIsNotTrusted) {
-    TempDir dir;
-    const std::string copy = dir.path() + "/target";
-    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
-    Child child(copy);
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
-    Profile profile;
-    test::add_process_maps(profile, child.pid());
-    child.stop();
+    RunningTarget t(RunningTarget::Copy);
+    const uint32_t pid = t.pid;
+    Profile profile = t.mapped();
+    t.child.stop();
     // The recording began before the file at the path was replaced (renamed over);
     // file times tick coarsely, hence the pause.
     profile.meta.start_time_ns = realtime_ns();
     usleep(50'000);
-    fs::copy_file(KPROF_SYMBOLS_TARGET_NOPIE, copy + ".new");
-    fs::rename(copy + ".new", copy);
-    add_user_stack(profile, pid, {child.address("leaf") + 4});
+    fs::copy_file(KPROF_SYMBOLS_TARGET_NOPIE, t.path + ".new");
+    fs::rename(t.path + ".new", t.path);
+    add_user_stack(profile, pid, {t.in("leaf")});
     symbolize_profile(profile);
-    const Dso* dso = dso_named(profile, copy);
+    const Dso* dso = dso_named(profile, t.path);
     ASSERT_NE(dso, nullptr);
     EXPECT_TRUE(dso->deleted);
     EXPECT_FALSE(dso->symbolized);
@@ -415,14 +425,13 @@ namespace kprof {
 namespace {
 
 TEST(Symbolize, DwarfLinesAndInlinedFrames) {
-    Child child(KPROF_SYMBOLS_TARGET);
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
+    RunningTarget t;
+    const uint32_t pid = t.pid;
     // leaf's return address lies in middle, inside the inlined copy of inlined_step.
-    const uint64_t ret = child.address("leaf_return");
-    const std::vector<uint64_t> ips = {child.address("leaf") + 4, ret, child.address("main") + 4};
+    const uint64_t ret = t.child.address("leaf_return");
+    const std::vector<uint64_t> ips = {t.in("leaf"), ret, t.in("main")};
 
-    Profile profile;
-    test::add_process_maps(profile, child.pid());
+    Profile profile = t.mapped();
     add_user_stack(profile, pid, ips);
     symbolize_profile(profile);
     const std::vector<Location> chain = frames_at(profile, pid, ret);
@@ -448,8 +457,7 @@ TEST(Symbolize, DwarfLinesAndInlinedFrames) {
     EXPECT_EQ(flat[0].line, fixture_line("KPROF-MIDDLE-CALL"));
 
     // Without DWARF: names only.
-    Profile plain;
-    test::add_process_maps(plain, child.pid());
+    Profile plain = t.mapped();
     add_user_stack(plain, pid, ips);
     SymbolizeOptions no_dwarf;
     no_dwarf.debug_info = false;
@@ -462,26 +470,22 @@ TEST(Symbolize, DwarfLinesAndInlinedFrames) {
 
 TEST(Symbolize, SymfsResolvesDsosRecordedWithoutSymbols) {
     // A trace whose dso was not symbolized (the binary was absent at record time) gets
-    // its names from a copy of the binary in a --symfs directory.
-    TempDir dir;
-    const std::string copy = dir.path() + "/target";
-    fs::copy_file(KPROF_SYMBOLS_TARGET, copy);
-    Child child(copy);
-    const uint32_t pid = static_cast<uint32_t>(child.pid());
-    Profile profile;
-    test::add_process_maps(profile, child.pid());
-    const uint64_t leaf = child.address("leaf") + 4;
+    // its names from a t.path of the binary in a --symfs directory.
+    RunningTarget t(RunningTarget::Copy);
+    const uint32_t pid = t.pid;
+    Profile profile = t.mapped();
+    const uint64_t leaf = t.in("leaf");
     add_user_stack(profile, pid, {leaf});
-    child.stop();
-    fs::rename(copy, dir.path() + "/moved");
+    t.child.stop();
+    fs::rename(t.path, t.dir.path() + "/moved");
     symbolize_profile(profile);
     EXPECT_EQ(name_at(profile, pid, leaf), "");
     EXPECT_EQ(frames_at(profile, pid, leaf).back().function, "[unknown]");
-    ASSERT_NE(dso_named(profile, copy), nullptr);
-    EXPECT_TRUE(dso_named(profile, copy)->deleted) << "gone at symbolization time";
+    ASSERT_NE(dso_named(profile, t.path), nullptr);
+    EXPECT_TRUE(dso_named(profile, t.path)->deleted) << "gone at symbolization time";
 
     TempDir symfs;
-    fs::copy_file(dir.path() + "/moved", symfs.path() + "/target");  // flat
+    fs::copy_file(t.dir.path() + "/moved", symfs.path() + "/target");  // flat
     ResolveOptions options;
     options.symfs = symfs.path();
     const std::vector<Location> frames = frames_at(profile, pid, leaf, options);
