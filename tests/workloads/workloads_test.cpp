@@ -264,6 +264,53 @@ TEST(PingSockets, RawOnlyRefusedWithoutCapNetRaw) {
     EXPECT_THAT(outcome, HasSubstr("error: ping: cannot open a raw ICMP socket"));
 }
 
+// Echo replies switched off in the namespace (net.ipv4.icmp_echo_ignore_all) for
+// OFF_S seconds, 0.2 s into a ping run of RUN_S seconds: "ops unanswered", or "error: ...".
+std::string ping_with_replies_off(double off_s, double run_s) {
+    if (::geteuid() != 0) return "skip: needs root";
+    return run_child([&]() -> std::string {
+        if (std::string failed = enter_namespace({.ping_group_range = "0 0"}); !failed.empty())
+            return "skip: " + failed;
+        auto set_ignore = [](const char* value) {
+            std::ofstream("/proc/sys/net/ipv4/icmp_echo_ignore_all") << value << "\n";
+        };
+        std::thread toggler([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            set_ignore("1");
+            std::this_thread::sleep_for(std::chrono::duration<double>(off_s));
+            set_ignore("0");
+        });
+        std::string outcome;
+        try {
+            const Result r = run_ping({.duration_s = run_s}, {}, PingSocket::Raw);
+            outcome = std::to_string(r.ops) + " " + std::to_string(r.unanswered);
+        } catch (const Error& e) {
+            outcome = std::string("error: ") + e.what();
+        }
+        toggler.join();
+        return outcome;
+    });
+}
+
+TEST(PingSockets, ARequestWithoutAReplyIsCountedAndTheNextOneSent) {
+    // 0.7 s without replies: one or two requests time out after 0.5 s each, then the
+    // replies come back and the run goes on to its end.
+    const std::string outcome = ping_with_replies_off(0.7, 1.5);
+    SKIP_IF_NAMESPACE_REFUSED(outcome);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(outcome, m, std::regex("([0-9]+) ([0-9]+)"))) << outcome;
+    EXPECT_GT(std::stoull(m[1]), 0u);
+    EXPECT_GE(std::stoull(m[2]), 1u);
+    EXPECT_LE(std::stoull(m[2]), 2u);
+}
+
+TEST(PingSockets, NoReplyForTwoSecondsIsAnError) {
+    const std::string outcome = ping_with_replies_off(3.0, 5.0);
+    SKIP_IF_NAMESPACE_REFUSED(outcome);
+    EXPECT_THAT(outcome, HasSubstr("error: ping: no echo reply from 127.0.0.1 within 2 s"));
+    EXPECT_THAT(outcome, HasSubstr("icmp_echo_ignore_all"));
+}
+
 // --- `kprof workload` as a command.
 
 TEST(WorkloadCommand, EachWorkloadPrintsItsCount) {
