@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The collector's own cost: records the whole system at -F 999 (-a -d DUR) while
+# The collector's own cost: records the whole system at -F FREQ (default 999; -a -d DUR) while
 # `kprof workload write` keeps the CPUs busy, once with `kprof record` and once with
 # `perf record -g` (linux-perf) doing the same, and compares
 #   - lost samples (kprof must lose none),
@@ -9,13 +9,14 @@
 # recording loop; kprof's total includes its own end work (ELF symbolization of the
 # user frames, writing the kernel symbol snapshot).
 #
-#   bash bench/record_overhead.sh        # as root; KPROF=build/kprof DUR=10 RUNS=3
+#   bash bench/record_overhead.sh        # as root; KPROF=build/kprof DUR=10 RUNS=3 FREQ=999
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 KPROF=${KPROF:-build/kprof}
 DUR=${DUR:-10}
 RUNS=${RUNS:-3}
+FREQ=${FREQ:-999}
 die() { echo "record_overhead: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (system-wide recording)"
 [ -x "$KPROF" ] || die "no kprof binary at $KPROF (build first, or set KPROF=)"
@@ -43,7 +44,7 @@ printf "%-14s %4s %9s %6s %10s %12s %10s\n" recorder run samples lost "cpu s" "u
 declare -A sum_us n_runs lost_total
 for run in $(seq 1 "$RUNS"); do
   # kprof
-  with_workload "$KPROF" record -a -d "$DUR" -F 999 -o "$scratch/k.data" ||
+  with_workload "$KPROF" record -a -d "$DUR" -F "$FREQ" -o "$scratch/k.data" ||
     { cat "$scratch/log"; die "kprof record failed"; }
   samples=$(sed -n 's/^kprof record: \([0-9]*\) samples.*/\1/p' "$scratch/log")
   lost=$(sed -n 's/^  lost: \([0-9]*\) records, \([0-9]*\) samples.*/\1 \2/p' "$scratch/log" |
@@ -61,7 +62,7 @@ for run in $(seq 1 "$RUNS"); do
   for variant in perf perf-B; do
     extra=()
     [ "$variant" = perf-B ] && extra=(-B)
-    with_workload perf record -g -a -F 999 "${extra[@]}" -o "$scratch/p.data" -- sleep "$DUR" ||
+    with_workload perf record -g -a -F "$FREQ" "${extra[@]}" -o "$scratch/p.data" -- sleep "$DUR" ||
       { cat "$scratch/log"; die "perf record failed"; }
     perf report -i "$scratch/p.data" --stats >"$scratch/stats" 2>/dev/null
     samples=$(awk '/^ *SAMPLE events:/ { print $3; exit }' "$scratch/stats")
@@ -76,7 +77,7 @@ done
 
 mean() { awk -v s="${sum_us[$1]}" -v n="$RUNS" 'BEGIN { printf "%.2f", s / n }'; }
 echo
-echo "mean CPU time per sample over $RUNS runs (-a -F 999 -d $DUR, write workload running):"
+echo "mean CPU time per sample over $RUNS runs (-a -F $FREQ -d $DUR, write workload running):"
 echo "  kprof record (whole process):  $(mean kprof) us"
 echo "  kprof record (recording loop): $(mean kprof-loop) us"
 echo "  perf record -g:                $(mean perf) us"
