@@ -45,7 +45,8 @@ struct Result {
     uint64_t ops = 0;          // socket: full socket..close lifecycles; write: write() calls;
                                // ping: echo replies received and verified
     uint64_t bytes = 0;        // write: bytes written (and read back by the server)
-    uint64_t unanswered = 0;   // ping: requests with no reply within 0.5 s (sent again)
+    uint64_t unanswered = 0;   // ping: requests with no reply within 0.5 s (then the next
+                               // one is sent)
     double seconds = 0;        // wall time of the operation loop
     bool interrupted = false;  // stopped by the stop token (SIGINT/SIGTERM)
     std::string detail{};      // e.g. "raw socket" for ping
