@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "analyzer/filters.hpp"
+#include "symbols/resolve.hpp"
 #include "trace/profile.hpp"
-#include "trace/resolve.hpp"
 
 namespace kprof {
 

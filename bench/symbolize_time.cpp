@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "symbols/symbolize.hpp"
 #include "trace/format.hpp"
-#include "trace/symbolize.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 
 #include "analyzer/aggregate.hpp"
 #include "analyzer/call_graph.hpp"
-#include "trace/imports.hpp"
+#include "import/imports.hpp"
 #include "tui/app.hpp"
 #include "tui/session.hpp"
 

@@ -5,10 +5,10 @@
 #include <optional>
 #include <string>
 
+#include "import/imports.hpp"
+#include "symbols/resolve.hpp"
 #include "trace/format.hpp"
-#include "trace/imports.hpp"
 #include "trace/profile.hpp"
-#include "trace/resolve.hpp"
 
 namespace CLI {
 class App;

@@ -6,9 +6,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "import/imports.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
-#include "trace/imports.hpp"
 #include "trace/text.hpp"
 
 namespace kprof::cli {

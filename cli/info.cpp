@@ -9,7 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "trace/kallsyms.hpp"
+#include "symbols/kallsyms.hpp"
 #include "trace/text.hpp"
 
 namespace kprof::cli {

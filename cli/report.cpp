@@ -11,9 +11,9 @@
 #include "analyzer/report.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "import/imports.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
-#include "trace/imports.hpp"
 
 namespace kprof::cli {
 namespace {

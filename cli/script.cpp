@@ -16,8 +16,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "symbols/resolve.hpp"
 #include "trace/error.hpp"
-#include "trace/resolve.hpp"
 #include "trace/text.hpp"
 
 namespace kprof::cli {

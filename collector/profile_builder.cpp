@@ -290,7 +290,7 @@ void ProfileBuilder::add_space_mapping(Space& space, const Mapping& m) {
     space.hit.push_back(false);
 }
 
-// The same rule as the symbolizer and the resolver (trace/resolve.hpp): of the mappings
+// The same rule as the symbolizer and the resolver (symbols/resolve.hpp): of the mappings
 // holding ip, the one mapped last.
 void ProfileBuilder::gather_user_frames(Space& space, std::span<const uint64_t> user) {
     const std::vector<Mapping>& maps = space.mappings;

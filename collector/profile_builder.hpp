@@ -12,8 +12,8 @@
 
 #include "collector/records.hpp"
 #include "collector/target.hpp"
+#include "symbols/symbolize.hpp"
 #include "trace/profile.hpp"
-#include "trace/symbolize.hpp"
 
 namespace kprof::collector {
 

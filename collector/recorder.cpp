@@ -24,9 +24,9 @@
 #include "collector/profile_builder.hpp"
 #include "collector/target.hpp"
 #include "collector/workloads/workloads.hpp"
+#include "symbols/kallsyms.hpp"
+#include "symbols/symbolize.hpp"
 #include "trace/error.hpp"
-#include "trace/kallsyms.hpp"
-#include "trace/symbolize.hpp"
 #include "trace/text.hpp"
 
 namespace kprof::collector {

@@ -80,7 +80,7 @@ struct KernelSymbol {
 // the recording's stacks actually hit, resolved at record time.
 struct DsoSymbol {
     uint64_t start = 0;  // offset relative to the dso's load base (ELF symbol value
-                         // minus the first PT_LOAD's p_vaddr adjusted: see trace/symbols.hpp)
+                         // minus the first PT_LOAD's p_vaddr adjusted: see symbols/resolve.hpp)
     uint64_t size = 0;
     std::string name;
     std::string file;  // source file of the address, when DWARF was available

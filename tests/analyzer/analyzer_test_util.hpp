@@ -7,7 +7,7 @@
 
 #include "analyzer/aggregate.hpp"
 #include "analyzer/call_graph.hpp"
-#include "trace/imports.hpp"
+#include "import/imports.hpp"
 
 namespace kprof::testing {
 

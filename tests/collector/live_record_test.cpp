@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "support/test_support.hpp"
+#include "symbols/resolve.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
 #include "trace/profile.hpp"
-#include "trace/resolve.hpp"
 
 namespace kprof {
 namespace {

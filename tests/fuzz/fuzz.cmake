@@ -10,13 +10,13 @@ if(KPROF_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "KPROF_FUZZ needs clang (libFuzzer): CC=clang CXX=clang++ cmake ...")
   endif()
-  foreach(lib kprof_trace kprof_collector)
+  foreach(lib kprof_trace kprof_symbols kprof_import kprof_collector)
     target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link)
   endforeach()
 endif()
 
 function(kprof_fuzz_target target name)
-  target_link_libraries(${target} PRIVATE kprof_collector)
+  target_link_libraries(${target} PRIVATE kprof_collector kprof_import)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR})
   target_compile_definitions(${target} PRIVATE
     KPROF_FUZZ_KALLSYMS="${KPROF_FUZZ_DIR}/kallsyms.fixture")
@@ -40,7 +40,7 @@ endforeach()
 
 # Writes the generated part of the seed corpus (tests/fuzz/make_corpus.sh runs it).
 add_executable(kprof_fuzz_make_corpus ${KPROF_FUZZ_DIR}/make_corpus.cpp)
-target_link_libraries(kprof_fuzz_make_corpus PRIVATE kprof_collector)
+target_link_libraries(kprof_fuzz_make_corpus PRIVATE kprof_collector kprof_import)
 target_include_directories(kprof_fuzz_make_corpus PRIVATE ${PROJECT_SOURCE_DIR}
                                                           ${PROJECT_SOURCE_DIR}/tests)
 target_compile_options(kprof_fuzz_make_corpus PRIVATE -Wno-missing-field-initializers)

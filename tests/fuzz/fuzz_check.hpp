@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <vector>
 
+#include "symbols/resolve.hpp"
 #include "trace/error.hpp"
 #include "trace/profile.hpp"
-#include "trace/resolve.hpp"
 
 namespace kprof::fuzz {
 

@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "import/imports.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
-#include "trace/imports.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace kprof;

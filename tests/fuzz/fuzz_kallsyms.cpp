@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "symbols/kallsyms.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
-#include "trace/kallsyms.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace kprof;

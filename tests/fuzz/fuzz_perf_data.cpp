@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <span>
 
+#include "import/imports.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
-#include "trace/imports.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace kprof;

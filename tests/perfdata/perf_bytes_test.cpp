@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "import/imports.hpp"
 #include "support/test_support.hpp"
 #include "tests/perfdata/perf_builder.hpp"
 #include "trace/error.hpp"
-#include "trace/imports.hpp"
 
 namespace kprof {
 namespace {

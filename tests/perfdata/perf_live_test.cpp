@@ -14,9 +14,9 @@
 #include <sstream>
 
 #include "analyzer/aggregate.hpp"
+#include "import/imports.hpp"
 #include "support/test_support.hpp"
 #include "trace/format.hpp"
-#include "trace/imports.hpp"
 
 namespace kprof {
 namespace {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "support/test_support.hpp"
+#include "symbols/resolve.hpp"
 #include "trace/format.hpp"
-#include "trace/resolve.hpp"
 
 namespace kprof {
 namespace {

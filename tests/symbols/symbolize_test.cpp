@@ -9,10 +9,10 @@
 #include <fstream>
 
 #include "support/test_support.hpp"
+#include "symbols/elf_symbols.hpp"
+#include "symbols/resolve.hpp"
+#include "symbols/symbolize.hpp"
 #include "symbols_helpers.hpp"
-#include "trace/elf_symbols.hpp"
-#include "trace/resolve.hpp"
-#include "trace/symbolize.hpp"
 
 namespace kprof {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
+#include "import/imports.hpp"
 #include "trace/format.hpp"
-#include "trace/imports.hpp"
 #include "trace_test_util.hpp"
 
 namespace kprof {

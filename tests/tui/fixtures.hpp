@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "trace/imports.hpp"
+#include "import/imports.hpp"
 #include "tui/session.hpp"
 
 namespace kprof::tui::testing {

@@ -16,9 +16,9 @@
 #include <thread>
 
 #include "fixtures.hpp"
+#include "import/imports.hpp"
 #include "support/test_support.hpp"
 #include "trace/format.hpp"
-#include "trace/imports.hpp"
 
 namespace kprof::tui {
 namespace {

@@ -2,7 +2,7 @@
 //
 // The text names functions but its addresses are useless here (user addresses are
 // printed relative to their dso, and the binaries may be elsewhere), so, like the folded
-// importer (trace/import_folded.cpp), this one makes up addresses the ordinary
+// importer (import/import_folded.cpp), this one makes up addresses the ordinary
 // FrameResolver resolves: every distinct kernel function gets a 16-byte entry in a
 // synthetic kernel symbol table (its module from the "[module]" dso), every distinct user
 // function a 16-byte symbol in a synthetic copy of its dso, mapped at a fixed place into
@@ -21,8 +21,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "import/imports.hpp"
 #include "trace/error.hpp"
-#include "trace/imports.hpp"
 
 namespace kprof {
 namespace {

@@ -1,4 +1,4 @@
-#include "trace/kallsyms.hpp"
+#include "symbols/kallsyms.hpp"
 
 #include <algorithm>
 #include <cerrno>

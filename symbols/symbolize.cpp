@@ -1,4 +1,4 @@
-#include "trace/symbolize.hpp"
+#include "symbols/symbolize.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "trace/elf_symbols.hpp"
+#include "symbols/elf_symbols.hpp"
 
 namespace kprof {
 namespace {
@@ -19,7 +19,7 @@ namespace {
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 
 // The address space the analysis-time resolver looks symbols up in: the file offset of
-// ip in its mapping. DsoSymbol::start is stored in this space (see trace/resolve.hpp).
+// ip in its mapping. DsoSymbol::start is stored in this space (see symbols/resolve.hpp).
 uint64_t relative_address(const Mapping& m, uint64_t ip) {
     return ip - m.start + m.pgoff;
 }
@@ -50,7 +50,7 @@ class MappingIndex {
 
     // Of the mappings containing ip, the one mapped last, then the later entry (stacks
     // carry no time, and a later mapping at the same place replaced the earlier one): the
-    // rule of FrameResolver (trace/resolve.hpp).
+    // rule of FrameResolver (symbols/resolve.hpp).
     const Mapping* find(uint32_t pid, uint32_t generation, uint64_t ip) const {
         auto key = [&](uint32_t i) {
             const Mapping& m = mappings_[i];

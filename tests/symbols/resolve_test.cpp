@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "trace/resolve.hpp"
-#include "trace_test_util.hpp"
+#include "symbols/resolve.hpp"
+#include "trace/trace_test_util.hpp"
 
 namespace kprof {
 namespace {

@@ -35,7 +35,7 @@ struct ResolveOptions {
     bool inline_frames = true;  // --no-inline turns off inlined frames
 };
 
-// How a user ip becomes a symbol (the convention trace/symbolize.cpp fills DsoSymbol to):
+// How a user ip becomes a symbol (the convention symbols/symbolize.cpp fills DsoSymbol to):
 //  1. Mapping: among profile.mappings with the stack's (pid, generation), the one whose
 //     [start, start + len) holds the ip; where several overlap (a range mapped again), the
 //     one mapped last (greatest time_ns, then the later entry) wins, as in the process.

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "import/imports.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
-#include "trace/imports.hpp"
 
 namespace kprof {
 namespace {

@@ -1,5 +1,5 @@
 // Low-level decoding of perf's recording format (perf.data, file and pipe mode, either
-// endianness, zstd-compressed records) into plain tables. trace/import_perf.cpp turns
+// endianness, zstd-compressed records) into plain tables. import/import_perf.cpp turns
 // those into a Profile. Layouts follow tools/perf/Documentation/perf.data-file-format.txt
 // and include/uapi/linux/perf_event.h.
 #pragma once

@@ -20,8 +20,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "import/imports.hpp"
 #include "trace/error.hpp"
-#include "trace/imports.hpp"
 
 namespace kprof {
 namespace {

@@ -22,7 +22,7 @@ struct ImportOptions {
     bool debug_info = true;      // and their DWARF file:line and inlined frames (--no-inline)
 };
 
-// perf.data (file or pipe mode), natively: trace/import_perf.cpp.
+// perf.data (file or pipe mode), natively: import/import_perf.cpp.
 Profile import_perf_data(const std::string& path, const ImportOptions& options = {});
 Profile import_perf_data_bytes(std::span<const uint8_t> bytes, const ImportOptions& options = {});
 // `perf script` text output (what FlameGraph's stackcollapse-perf.pl reads).

@@ -1,4 +1,4 @@
-// perf.data -> Profile: the decoded records (trace/perf_reader.hpp) replayed in time
+// perf.data -> Profile: the decoded records (import/perf_reader.hpp) replayed in time
 // order into threads, address spaces (a new generation per exec), mappings and interned
 // stacks; kernel symbols from kallsyms, user symbols through the ELF symbolizer.
 #include <fcntl.h>
@@ -14,11 +14,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "import/imports.hpp"
+#include "import/perf_reader.hpp"
+#include "symbols/kallsyms.hpp"
+#include "symbols/symbolize.hpp"
 #include "trace/error.hpp"
-#include "trace/imports.hpp"
-#include "trace/kallsyms.hpp"
-#include "trace/perf_reader.hpp"
-#include "trace/symbolize.hpp"
 #include "trace/text.hpp"
 
 namespace kprof {

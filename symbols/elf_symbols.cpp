@@ -1,4 +1,4 @@
-#include "trace/elf_symbols.hpp"
+#include "symbols/elf_symbols.hpp"
 
 #include <cxxabi.h>
 #include <dwarf.h>

@@ -1,12 +1,12 @@
-#include "trace/resolve.hpp"
+#include "symbols/resolve.hpp"
 
 #include <algorithm>
 #include <map>
 #include <string_view>
 #include <utility>
 
-#include "trace/kallsyms.hpp"
-#include "trace/symbolize.hpp"
+#include "symbols/kallsyms.hpp"
+#include "symbols/symbolize.hpp"
 
 namespace kprof {
 namespace {
@@ -225,7 +225,7 @@ std::string_view basename_of(std::string_view path) {
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// --- DWARF source positions and inlined frames (tables of trace/symbolize.cpp) ---
+// --- DWARF source positions and inlined frames (tables of symbols/symbolize.cpp) ---
 
 // The DWARF chain recorded for relative address rel of dso, if any.
 const DsoAddressSource* find_address_source(const Dso& dso, uint64_t rel) {

@@ -1,4 +1,4 @@
-#include "trace/perf_reader.hpp"
+#include "import/perf_reader.hpp"
 
 #include <zstd.h>
 

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
+#include "symbols/kallsyms.hpp"
+#include "symbols/resolve.hpp"
 #include "trace/error.hpp"
-#include "trace/kallsyms.hpp"
-#include "trace/resolve.hpp"
-#include "trace_test_util.hpp"
+#include "trace/trace_test_util.hpp"
 
 namespace kprof {
 namespace {
