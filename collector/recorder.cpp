@@ -1,3 +1,7 @@
+// One `kprof record` run from start to end: validates the options, starts the target and
+// opens the events, writes the trace's fixed parts, then polls the rings, signals and
+// target exits until the recording stops, and finishes the trace (symbolization, stacks,
+// summary). The pieces it calls live in the record_*.cpp files.
 #include "collector/recorder.hpp"
 
 #include <fcntl.h>
@@ -22,6 +26,8 @@
 
 #include "collector/events.hpp"
 #include "collector/profile_builder.hpp"
+#include "collector/recorder_internal.hpp"
+#include "collector/signal_redirect.hpp"
 #include "collector/target.hpp"
 #include "collector/workloads/workloads.hpp"
 #include "symbols/kallsyms.hpp"
@@ -30,13 +36,8 @@
 #include "trace/text.hpp"
 
 namespace kprof::collector {
+namespace detail {
 namespace {
-
-uint64_t clock_ns(clockid_t clock) {
-    timespec ts{};
-    ::clock_gettime(clock, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // A file descriptor closed on scope exit.
 class Fd {
@@ -53,320 +54,7 @@ class Fd {
     int fd_;
 };
 
-// Blocks SIGINT, SIGTERM and SIGCHLD for the recording and delivers them through a
-// signalfd into the epoll loop; restores the old mask on exit (children restore it
-// themselves before exec).
-class SignalRedirect {
-  public:
-    SignalRedirect() {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGCHLD);
-        ::sigprocmask(SIG_BLOCK, &set, &old_);
-        fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (fd_ < 0) {
-            const int e = errno;
-            ::sigprocmask(SIG_SETMASK, &old_, nullptr);
-            throw Error(std::string("signalfd failed: ") + std::strerror(e));
-        }
-    }
-    ~SignalRedirect() {
-        // A SIGINT that arrived while the trace was being finalized has been honoured
-        // already (we were stopping): consume it instead of dying on unblock.
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGCHLD);
-        timespec zero{};
-        while (::sigtimedwait(&set, nullptr, &zero) > 0) {
-        }
-        ::close(fd_);
-        ::sigprocmask(SIG_SETMASK, &old_, nullptr);
-    }
-    SignalRedirect(const SignalRedirect&) = delete;
-    SignalRedirect& operator=(const SignalRedirect&) = delete;
-    int fd() const { return fd_; }
-    const sigset_t& old_mask() const { return old_; }
-    // The signals received since the last call.
-    std::vector<int> read() {
-        std::vector<int> out;
-        signalfd_siginfo info{};
-        while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
-            out.push_back(static_cast<int>(info.ssi_signo));
-        return out;
-    }
-
-  private:
-    sigset_t old_{};
-    int fd_ = -1;
-};
-
-std::string self_exe() {
-    char buf[PATH_MAX];
-    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return "/proc/self/exe";
-    return std::string(buf, static_cast<size_t>(n));
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep) {
-    std::string out;
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out += sep;
-        out += items[i];
-    }
-    return out;
-}
-
-uint64_t parse_u64(const std::optional<std::string>& s, uint64_t fallback) {
-    if (!s) return fallback;
-    try {
-        return std::stoull(*s);
-    } catch (...) {
-        return fallback;
-    }
-}
-
-std::vector<EventSpec> resolve_events(const RecordOptions& options) {
-    std::vector<std::string> names;
-    for (const std::string& e : options.events)
-        for (std::string& n : split_list(e)) names.push_back(std::move(n));
-    if (names.empty()) names.push_back("cpu-clock");
-    if (names.size() > 64) throw Error("too many events (at most 64 in one recording)");
-
-    const std::vector<std::string> builtins = builtin_event_names();
-    const bool need_tracefs = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-        return std::find(builtins.begin(), builtins.end(), n) == builtins.end();
-    });
-    const bool have_tracepoints = std::any_of(names.begin(), names.end(), [](const std::string& n) {
-        return n.find(':') != std::string::npos;
-    });
-    std::optional<Tracefs> tracefs;
-    if (need_tracefs) {
-        try {
-            tracefs =
-                options.tracefs_root.empty() ? Tracefs::system() : Tracefs(options.tracefs_root);
-        } catch (const Error&) {
-            if (have_tracepoints) throw;  // else: only the suggestions are poorer
-        }
-    }
-    std::vector<EventSpec> out;
-    for (const std::string& n : names) {
-        EventSpec spec = resolve_event(n, tracefs ? &*tracefs : nullptr);
-        for (const EventSpec& prev : out)
-            if (prev.type == spec.type && prev.config == spec.config)
-                throw Error("event '" + n + "' is given twice; give each event once");
-        out.push_back(std::move(spec));
-    }
-    return out;
-}
-
-// Checks -F, -c, --max-stack and -m against the kernel's limits before anything starts,
-// so the user hears which option to change rather than "Invalid argument".
-void check_limits(SamplingOptions& s, PerfSystem& sys) {
-    if (s.ring_pages == 0 || (s.ring_pages & (s.ring_pages - 1)) != 0)
-        throw Error("-m " + std::to_string(s.ring_pages) +
-                    ": the ring size must be a power of two number of pages (e.g. 64, 128)");
-    if (!s.period && (s.freq == 0))
-        throw Error("-F 0: the sampling frequency must be at least 1 Hz");
-    const bool any_freq =
-        !s.period && std::any_of(s.events.begin(), s.events.end(),
-                                 [&](const EventSpec& e) { return sampling_for(e, s).use_freq; });
-    if (any_freq) {
-        const uint64_t max_rate = parse_u64(sys.read_sysctl("perf_event_max_sample_rate"), 0);
-        if (max_rate && s.freq > max_rate)
-            throw Error("-F " + std::to_string(s.freq) +
-                        " exceeds /proc/sys/kernel/perf_event_max_sample_rate (" +
-                        std::to_string(max_rate) + "): use a lower -F or raise the sysctl");
-    }
-    if (s.callgraph) {
-        const uint64_t max_stack = parse_u64(sys.read_sysctl("perf_event_max_stack"), 127);
-        if (s.max_stack > max_stack)
-            throw Error("--max-stack " + std::to_string(s.max_stack) +
-                        " exceeds /proc/sys/kernel/perf_event_max_stack (" +
-                        std::to_string(max_stack) +
-                        "): use a lower --max-stack or raise the sysctl");
-        if (s.max_stack == 0) throw Error("--max-stack 0: use --no-callgraph for PC sampling");
-    }
-}
-
-std::string target_description(const RecordOptions& o) {
-    // -a with a command or workloads: the whole system, for as long as they run.
-    const std::string sys = o.system_wide ? "system while " : "";
-    if (!o.workloads.empty()) return sys + "workload " + join(o.workloads, ",");
-    if (!o.command.empty()) return sys + "command " + join(o.command, " ");
-    if (!o.pids.empty()) {
-        std::vector<std::string> p;
-        for (pid_t pid : o.pids) p.push_back(std::to_string(pid));
-        return "pid " + join(p, ",");
-    }
-    return "system";
-}
-
-bool looks_like_no_space(const std::string& message, const std::string& path) {
-    if (message.find(std::strerror(ENOSPC)) != std::string::npos ||
-        message.find("ENOSPC") != std::string::npos ||
-        message.find("no space") != std::string::npos)
-        return true;
-    std::string dir = path;
-    const size_t slash = dir.rfind('/');
-    dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
-    struct statvfs st {};
-    return ::statvfs(dir.c_str(), &st) == 0 && st.f_bavail == 0;
-}
-
-class Recording {
-  public:
-    Recording(const RecordOptions& options, PerfSystem& sys, std::FILE* log)
-        : options_(options), sys_(sys), log_(log) {}
-
-    RecordSummary run();
-
-  private:
-    void warn(const std::string& msg) {
-        summary_.warnings.push_back(msg);
-        if (log_) std::fprintf(log_, "kprof record: warning: %s\n", msg.c_str());
-    }
-    void start_children(const sigset_t& child_mask);
-    std::vector<pid_t> event_pids();
-    void synthesize_from_proc(ProfileBuilder& builder, uint64_t now);
-    void drain(ProfileBuilder& builder);
-    void flush(ProfileBuilder& builder);
-    bool children_done() {
-        for (ChildProcess& c : children_) c.reap(false);
-        return std::all_of(children_.begin(), children_.end(),
-                           [](const ChildProcess& c) { return c.exited(); });
-    }
-    void signal_children(int sig) {
-        for (ChildProcess& c : children_) c.kill(sig);
-    }
-    [[noreturn]] void fail_writing(const Error& e);
-
-    const RecordOptions& options_;
-    PerfSystem& sys_;
-    std::FILE* log_;
-    SamplingOptions sampling_;
-    std::vector<uint32_t> cpus_;
-    std::vector<ChildProcess> children_;
-    std::vector<std::string> child_names_;
-    std::unique_ptr<PerfEventSet> events_;
-    std::optional<TraceWriter> writer_;
-    uint64_t last_sync_ns_ = 0;
-    Profile profile_;
-    RecordSummary summary_;
-    SampleLayout layout_;
-
-    // One drain round's records, copied out of the rings so they can be put in time
-    // order across CPUs before they update threads, generations and mappings.
-    struct Pending {
-        uint64_t time;
-        size_t offset;
-        size_t size;
-        uint32_t cpu;
-    };
-    std::vector<uint8_t> arena_;
-    std::vector<Pending> pending_;
-};
-
-void Recording::start_children(const sigset_t& child_mask) {
-    if (!options_.workloads.empty()) {
-        const std::string exe = options_.kprof_binary.empty() ? self_exe() : options_.kprof_binary;
-        workloads::Options wo;
-        wo.duration_s = options_.duration_s > 0 ? options_.duration_s : options_.workload_default_s;
-        wo.size = options_.workload_size;
-        for (const std::string& name : options_.workloads) {
-            children_.emplace_back(workloads::workload_argv(exe, name, wo), child_mask);
-            child_names_.push_back(name);
-        }
-    } else if (!options_.command.empty()) {
-        children_.emplace_back(options_.command, child_mask);
-        child_names_.push_back(join(options_.command, " "));
-    }
-}
-
-std::vector<pid_t> Recording::event_pids() {
-    std::vector<pid_t> pids;
-    if (options_.system_wide) return pids;
-    for (const ChildProcess& c : children_) pids.push_back(c.pid());
-    for (pid_t pid : options_.pids) {
-        const std::vector<ProcThread> threads = proc_threads(pid);
-        if (threads.empty())
-            throw Error("process " + std::to_string(pid) + " does not exist (or /proc/" +
-                        std::to_string(pid) + "/task is unreadable); check the pid given to -p");
-        for (const ProcThread& t : threads) pids.push_back(static_cast<pid_t>(t.tid));
-    }
-    return pids;
-}
-
-void Recording::synthesize_from_proc(ProfileBuilder& builder, uint64_t now) {
-    std::vector<pid_t> pids = options_.system_wide ? proc_pids() : options_.pids;
-    for (pid_t pid : pids) {
-        for (const ProcThread& t : proc_threads(pid))
-            builder.add_thread(t.pid, t.tid, t.ppid, t.comm, now);
-        for (const ProcMapping& m : proc_maps(pid))
-            builder.add_mapping(static_cast<uint32_t>(pid), m, now);
-    }
-}
-
-void Recording::drain(ProfileBuilder& builder) {
-    arena_.clear();
-    pending_.clear();
-    for (RingBuffer& ring : events_->rings()) {
-        ring.read([&](std::span<const uint8_t> rec) {
-            pending_.push_back(Pending{0, arena_.size(), rec.size(), ring.cpu()});
-            arena_.insert(arena_.end(), rec.begin(), rec.end());
-        });
-    }
-    if (pending_.empty()) return;
-    for (Pending& p : pending_)
-        p.time = record_time(decode_record({arena_.data() + p.offset, p.size}, layout_));
-    std::stable_sort(pending_.begin(), pending_.end(),
-                     [](const Pending& a, const Pending& b) { return a.time < b.time; });
-    for (const Pending& p : pending_)
-        builder.add(decode_record({arena_.data() + p.offset, p.size}, layout_), p.cpu);
-    flush(builder);
-}
-
-void Recording::flush(ProfileBuilder& builder) {
-    if (profile_.samples.empty()) return;
-    try {
-        writer_->add_stacks(profile_.stacks);
-        writer_->add_new_stacks(builder.fresh_stacks());
-        builder.clear_fresh_stacks();
-        writer_->add_samples(profile_.samples);
-        // At most a second of samples sits in memory only: a killed recording loses no
-        // more than that (kprof info --recover reads the rest).
-        const uint64_t now = clock_ns(CLOCK_MONOTONIC);
-        if (now - last_sync_ns_ >= 1000000000ULL) {
-            writer_->sync();
-            last_sync_ns_ = now;
-        }
-    } catch (const Error& e) {
-        fail_writing(e);
-    }
-    profile_.samples.clear();
-}
-
-void Recording::fail_writing(const Error& e) {
-    // Stop the target first: a recorder that cannot write must not leave it running
-    // unobserved (nor hang waiting for it).
-    signal_children(SIGTERM);
-    const uint64_t give_up = clock_ns(CLOCK_MONOTONIC) + 2'000'000'000ULL;
-    while (!children_done() && clock_ns(CLOCK_MONOTONIC) < give_up) ::usleep(20'000);
-    signal_children(SIGKILL);
-    for (ChildProcess& c : children_) c.reap(true);
-    const std::string tmp = writer_ ? writer_->temp_path() : options_.output + ".tmp";
-    std::string msg = e.what();
-    if (looks_like_no_space(msg, options_.output) && msg.find("no space") == std::string::npos)
-        msg = "no space left on device: " + msg;
-    else if (msg.find("no space") == std::string::npos)
-        msg = "writing the trace failed: " + msg;
-    if (msg.find("--recover") == std::string::npos)
-        msg += "; the part already written is in " + tmp + " ('kprof info --recover " + tmp + "')";
-    throw Error(msg);
-}
+}  // namespace
 
 RecordSummary Recording::run() {
     // Validate everything that does not need the kernel first: no process is started and
@@ -647,86 +335,10 @@ RecordSummary Recording::run() {
     return summary_;
 }
 
-}  // namespace
-
-std::string format_summary(const RecordSummary& s) {
-    std::string out;
-    char line[512];
-    std::snprintf(line, sizeof line, "kprof record: %llu samples in %.2f s (%s)\n",
-                  static_cast<unsigned long long>(s.samples), s.seconds,
-                  escape_text(s.target).c_str());
-    out += line;
-    for (const EventDesc& e : s.events) {
-        std::snprintf(line, sizeof line, "  %-28s %10llu samples  (%s %llu)\n",
-                      escape_text(e.name).c_str(), static_cast<unsigned long long>(e.samples),
-                      e.use_freq ? "-F" : "-c", static_cast<unsigned long long>(e.freq_or_period));
-        out += line;
-    }
-    CpuLoss total;
-    for (const CpuLoss& l : s.losses) {
-        total.lost_records += l.lost_records;
-        total.lost_samples += l.lost_samples;
-        total.throttles += l.throttles;
-        total.unthrottles += l.unthrottles;
-    }
-    std::snprintf(line, sizeof line, "  lost: %llu records, %llu samples; throttled %llu times\n",
-                  static_cast<unsigned long long>(total.lost_records),
-                  static_cast<unsigned long long>(total.lost_samples),
-                  static_cast<unsigned long long>(total.throttles));
-    out += line;
-    for (const CpuLoss& l : s.losses) {
-        if (!l.lost_records && !l.lost_samples && !l.throttles) continue;
-        std::snprintf(line, sizeof line,
-                      "    CPU %u: %llu lost records, %llu lost samples, %llu throttles\n", l.cpu,
-                      static_cast<unsigned long long>(l.lost_records),
-                      static_cast<unsigned long long>(l.lost_samples),
-                      static_cast<unsigned long long>(l.throttles));
-        out += line;
-    }
-    if (total.lost_records || total.lost_samples)
-        out += "    (raise -m PAGES or lower -F to lose less)\n";
-    const double per_sample = s.samples ? s.collector_cpu_s / static_cast<double>(s.samples) : 0;
-    std::snprintf(line, sizeof line, "  collector CPU time: %.3f s (%.2f us per sample)\n",
-                  s.collector_cpu_s, per_sample * 1e6);
-    out += line;
-    std::snprintf(line, sizeof line, "  wrote %s: %.2f MB, %llu unique stacks\n",
-                  escape_text(s.output).c_str(), static_cast<double>(s.trace_bytes) / 1e6,
-                  static_cast<unsigned long long>(s.stacks));
-    out += line;
-    for (const TargetStatus& t : s.targets) {
-        std::string status =
-            t.exit_code >= 0
-                ? "exited with status " + std::to_string(t.exit_code)
-                : std::string("killed by signal ") + std::to_string(-t.exit_code) + " (" +
-                      (sigabbrev_np(-t.exit_code) ? std::string("SIG") + sigabbrev_np(-t.exit_code)
-                                                  : "?") +
-                      ")";
-        std::snprintf(line, sizeof line, "  %s (pid %d): %s\n", escape_text(t.name).c_str(),
-                      static_cast<int>(t.pid), status.c_str());
-        out += line;
-    }
-    if (s.interrupted) out += "  stopped by SIGINT/SIGTERM\n";
-    if (s.malformed_records || s.corrupt_ring_bytes) {
-        std::snprintf(line, sizeof line,
-                      "  skipped %llu malformed records and %llu corrupt ring bytes\n",
-                      static_cast<unsigned long long>(s.malformed_records),
-                      static_cast<unsigned long long>(s.corrupt_ring_bytes));
-        out += line;
-    }
-    return out;
-}
-
-double process_cpu_seconds() {
-    rusage ru{};
-    ::getrusage(RUSAGE_SELF, &ru);
-    auto secs = [](const timeval& tv) {
-        return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-    };
-    return secs(ru.ru_utime) + secs(ru.ru_stime);
-}
+}  // namespace detail
 
 RecordSummary record(const RecordOptions& options, PerfSystem& sys, std::FILE* log) {
-    Recording r(options, sys, log);
+    detail::Recording r(options, sys, log);
     return r.run();
 }
 
