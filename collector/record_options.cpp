@@ -1,12 +1,15 @@
-// What a recording is asked to do, checked before anything starts: the -e names resolved
-// to events, -F/-c/--max-stack/-m held against the kernel's limits, and the target's
-// description for the trace metadata.
+// What a recording is asked to do, checked before anything starts: one target, known
+// workloads, a command that exists, a valid -d; the -e names resolved to events;
+// -F/-c/--max-stack/-m held against the kernel's limits; and the target's description
+// for the trace metadata.
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/recorder_internal.hpp"
+#include "collector/workloads/workloads.hpp"
 
 namespace kprof::collector::detail {
 namespace {
@@ -105,6 +108,26 @@ std::string target_description(const RecordOptions& o) {
         return "pid " + join(p, ",");
     }
     return "system";
+}
+
+void validate_options(const RecordOptions& options) {
+    const int kinds =
+        (!options.workloads.empty()) + (!options.command.empty()) + (!options.pids.empty());
+    if (kinds == 0 && !options.system_wide)
+        throw Error(
+            "nothing to record: give --workload NAMES, -- CMD ARGS, -p PID, or -a (with -d)");
+    if (kinds > 1 || (options.system_wide && !options.pids.empty()))
+        throw Error(
+            "give one target only: --workload, -- CMD, -p PID or -a (-a may be combined with "
+            "a command or workloads: the whole system while they run)");
+    for (const std::string& w : options.workloads)
+        if (!workloads::is_workload(w))
+            throw Error("unknown workload '" + w +
+                        "'; the built-in workloads are: " + workloads::workload_names());
+    if (!options.command.empty() && !find_executable(options.command[0]))
+        throw Error("cannot run '" + options.command[0] + "': command not found");
+    if (options.duration_s < 0 || !std::isfinite(options.duration_s))
+        throw Error("-d must be a positive number of seconds");
 }
 
 }  // namespace kprof::collector::detail

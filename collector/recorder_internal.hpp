@@ -29,6 +29,8 @@
 
 namespace kprof::collector::detail {
 
+class SignalRedirect;
+
 inline uint64_t clock_ns(clockid_t clock) {
     timespec ts{};
     ::clock_gettime(clock, &ts);
@@ -36,6 +38,8 @@ inline uint64_t clock_ns(clockid_t clock) {
 }
 
 // Option helpers (record_options.cpp).
+// Throws Error for options that cannot work, before any process or file is made.
+void validate_options(const RecordOptions& options);
 std::string join(const std::vector<std::string>& items, const char* sep);
 // The -e names resolved to events (cpu-clock when none is given); each once.
 std::vector<EventSpec> resolve_events(const RecordOptions& options);
@@ -48,16 +52,22 @@ class Recording {
     Recording(const RecordOptions& options, PerfSystem& sys, std::FILE* log)
         : options_(options), sys_(sys), log_(log) {}
 
-    RecordSummary run();
+    RecordSummary run();  // recorder.cpp
 
   private:
     void warn(const std::string& msg) {
         summary_.warnings.push_back(msg);
         if (log_) std::fprintf(log_, "kprof record: warning: %s\n", msg.c_str());
     }
+    // The targets (record_targets.cpp).
     void start_children(const sigset_t& child_mask);
     std::vector<pid_t> event_pids();
     void synthesize_from_proc(ProfileBuilder& builder, uint64_t now);
+    // Waits for and drains records until the recording stops (record_loop.cpp).
+    void poll(SignalRedirect& signals, ProfileBuilder& builder, uint64_t start_mono);
+    // Stops the events and writes the trace's end (record_finish.cpp).
+    RecordSummary finish(ProfileBuilder& builder, uint64_t start_mono, double cpu_before);
+    // The sample sink: rings -> builder -> trace file (record_sink.cpp).
     void drain(ProfileBuilder& builder);
     void flush(ProfileBuilder& builder);
     bool children_done() {
@@ -68,7 +78,7 @@ class Recording {
     void signal_children(int sig) {
         for (ChildProcess& c : children_) c.kill(sig);
     }
-    [[noreturn]] void fail_writing(const Error& e);
+    [[noreturn]] void fail_writing(const Error& e);  // record_sink.cpp
 
     const RecordOptions& options_;
     PerfSystem& sys_;
