@@ -1,5 +1,7 @@
 // `kprof report` outputs. Each writer takes the analyzed data and an options struct and
-// writes one format; none of them reads the trace or the terminal.
+// writes one format; none of them reads the trace or the terminal. Each format is one
+// file in analyzer/report/ (flat.cpp, callgraph.cpp, ...), sharing report/common.hpp: a
+// new format adds its file there and its writer here.
 #pragma once
 
 #include <ostream>
