@@ -1,14 +1,13 @@
 #include "analyzer/aggregate.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <limits>
-#include <optional>
 #include <regex>
 #include <unordered_map>
 
 #include "analyzer/flat_map.hpp"
+#include "analyzer/sample_filter.hpp"
+#include "analyzer/stack_filter.hpp"
+#include "analyzer/stack_tally.hpp"
 #include "trace/error.hpp"
 
 namespace kprof {
@@ -21,15 +20,6 @@ uint64_t mix64(uint64_t h, uint64_t v) {
     return h;
 }
 
-std::regex compile_regex(const std::string& re, const char* option) {
-    try {
-        return std::regex(re, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-        throw Error(
-            fmt::format("{} '{}': not a valid regular expression ({})", option, re, e.what()));
-    }
-}
-
 // A frame of a trace stack in its address space: kernel frames are shared by all.
 struct FrameKey {
     uint64_t ip = 0;
@@ -40,11 +30,6 @@ struct FrameKeyHash {
     size_t operator()(const FrameKey& k) const {
         return U64Hash{}(k.ip ^ (k.space * 0x9e3779b97f4a7c15ULL));
     }
-};
-
-// Per-function answers to the frame filters, computed once per function.
-struct FunctionMatch {
-    int8_t focus = -1, ignore = -1, hide = -1;
 };
 
 }  // namespace
@@ -62,15 +47,6 @@ class AggregatedProfile::Builder {
         if (inserted) {
             it->second = static_cast<FunctionId>(out_.functions_.size());
             out_.functions_.push_back(Function{loc.function, loc.module, loc.kernel});
-        }
-        return it->second;
-    }
-
-    uint32_t intern_comm(const std::string& comm) {
-        auto [it, inserted] = comm_ids_.try_emplace(comm, 0);
-        if (inserted) {
-            it->second = static_cast<uint32_t>(out_.comms_.size());
-            out_.comms_.push_back(comm);
         }
         return it->second;
     }
@@ -103,7 +79,6 @@ class AggregatedProfile::Builder {
   private:
     AggregatedProfile& out_;
     std::unordered_map<std::string, FunctionId> function_ids_;
-    std::unordered_map<std::string, uint32_t> comm_ids_;
     FlatMap<uint64_t, uint32_t, U64Hash> shape_head_;  // hash -> newest shape with it
     std::vector<uint32_t> shape_next_;                 // shape -> older shape, same hash
     std::vector<uint32_t> shape_first_stack_;          // shape -> its newest stack
@@ -210,10 +185,57 @@ AggregatedProfile AggregatedProfile::focus_on(FunctionId function) const {
     return out;
 }
 
+namespace {
+
+// Trace stacks (ips, leaf first) as function ids, root first, resolving each unique
+// frame once and interning its functions through the builder.
+class StackResolver {
+  public:
+    StackResolver(const Profile& profile, const ResolveOptions& options,
+                  AggregatedProfile::Builder& builder)
+        : resolver_(profile, options),
+          builder_(builder),
+          // Sized for few unique frames and grown: a table sized for every ip would be
+          // mostly empty, and each lookup a cache miss into it.
+          frame_cache_(std::min<size_t>(profile.stacks.ips().size(), 1 << 14)) {}
+
+    void resolve(const StackView& view, std::vector<FunctionId>& frames) {
+        frames.clear();  // leaf first while collecting
+        for (size_t i = 0; i < view.ips.size(); ++i) {
+            const bool kernel_frame = i < view.kernel_depth;
+            const FrameKey key{
+                view.ips[i], kernel_frame ? 0 : ((uint64_t{view.pid} << 32) | view.generation) + 1};
+            auto [cached, inserted] = frame_cache_.try_emplace(key, {0, 0});
+            if (inserted) {
+                locs_.clear();
+                resolver_.resolve(view, i, locs_);
+                const auto first = static_cast<uint32_t>(resolved_.size());
+                for (const Location& loc : locs_)
+                    resolved_.push_back(builder_.intern_function(loc));
+                *cached = {first, static_cast<uint32_t>(locs_.size())};
+            }
+            for (uint32_t k = 0; k < cached->second; ++k)
+                frames.push_back(resolved_[cached->first + k]);
+        }
+        std::reverse(frames.begin(), frames.end());
+    }
+
+  private:
+    FrameResolver resolver_;
+    AggregatedProfile::Builder& builder_;
+    // Frame -> its functions in resolved_ (first, count), innermost first.
+    FlatMap<FrameKey, std::pair<uint32_t, uint32_t>, FrameKeyHash> frame_cache_;
+    std::vector<FunctionId> resolved_;
+    std::vector<Location> locs_;
+};
+
+}  // namespace
+
 AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& options) {
     const FilterOptions& flt = options.filters;
     if (flt.kernel_only && flt.user_only)
         throw Error("--kernel-only and --user-only exclude each other: give one of them");
+    SampleFilter sample_filter(profile, flt);
 
     AggregatedProfile out;
     out.weight_kind_ = options.weight;
@@ -222,221 +244,27 @@ AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& opti
     out.lost_samples_ = profile.total_lost();
     out.unresolved_frames_ = profile.unresolved_frames;
     out.meta_ = profile.meta;
+    for (uint16_t e : sample_filter.events().kept())
+        out.events_.push_back(EventTotal{.name = profile.events[e].name, .trace_event = e});
+    out.comms_ = sample_filter.comms().names();
     AggregatedProfile::Builder builder(out);
 
-    // Events kept, and their index in the aggregated profile.
-    std::vector<int> event_slot(profile.events.size(), -1);
-    for (const std::string& name : flt.events) {
-        bool found = false;
-        for (const EventDesc& e : profile.events) found = found || e.name == name;
-        if (!found) {
-            std::string have;
-            for (const EventDesc& e : profile.events) have += (have.empty() ? "" : ", ") + e.name;
-            throw Error(fmt::format("--event {}: the trace has no such event (it has: {})", name,
-                                    have.empty() ? "none" : have));
-        }
-    }
-    for (size_t i = 0; i < profile.events.size(); ++i) {
-        const std::string& name = profile.events[i].name;
-        if (!flt.events.empty() &&
-            std::find(flt.events.begin(), flt.events.end(), name) == flt.events.end())
-            continue;
-        event_slot[i] = static_cast<int>(out.events_.size());
-        out.events_.push_back(EventTotal{.name = name, .trace_event = static_cast<uint16_t>(i)});
-    }
-    const size_t n_events = out.events_.size();
-
-    // Threads -> comm ids (the last thread entry of a tid wins: tids are reused).
-    std::unordered_map<uint32_t, uint32_t> comm_of_tid;
-    for (const Thread& t : profile.threads) comm_of_tid[t.tid] = builder.intern_comm(t.comm);
-    auto comm_allowed = [&flt](const std::string& comm) {
-        return std::find(flt.comms.begin(), flt.comms.end(), comm) != flt.comms.end();
-    };
-    std::vector<int8_t> comm_ok;
-
-    // --time window on the perf clock, relative to the first sample: [lo, hi), or
-    // [lo, end] when it runs to the end.
-    uint64_t t_first = 0;
-    double t_lo = 0, t_hi = -1;
-    if (flt.time && !profile.samples.empty()) {
-        uint64_t last = 0;
-        t_first = std::numeric_limits<uint64_t>::max();
-        for (const Sample& s : profile.samples) {
-            t_first = std::min(t_first, s.time_ns);
-            last = std::max(last, s.time_ns);
-        }
-        if (profile.meta.first_sample_ns != 0)
-            t_first = std::min(t_first, profile.meta.first_sample_ns);
-        const double span = static_cast<double>(last - t_first);
-        const TimeRange& r = *flt.time;
-        const double scale = r.percent ? span / 100.0 : 1e9;
-        t_lo = r.start * scale;
-        if (r.end >= 0 && !(r.percent && r.end >= 100)) t_hi = r.end * scale;
-    }
-    auto in_time = [&](uint64_t t) {
-        if (!flt.time) return true;
-        const double rel = static_cast<double>(t - std::min(t, t_first));
-        return rel >= t_lo && (t_hi < 0 || rel < t_hi);
-    };
-
-    // Pass 1: samples -> (stack, comm) slots with per-event weight. Chained per stack
-    // because almost every stack is seen under one comm only.
-    struct Slot {
-        StackId stack;
-        uint32_t comm;
-        uint32_t next;
-    };
-    std::vector<Slot> slots;
-    std::vector<uint64_t> slot_weights, slot_samples;  // slots x events
-    std::vector<uint32_t> first_slot(profile.stacks.size(), kNone);
-    const bool count_is_period = profile.meta.source_format == "folded";
-    auto contains = [](const std::vector<uint32_t>& v, uint32_t x) {
-        return v.empty() || std::find(v.begin(), v.end(), x) != v.end();
-    };
-    const uint32_t unknown_comm = builder.intern_comm("[unknown]");
-    // With few comms, a dense (stack, comm, event) table beats chasing chains: one memory
-    // access per sample, which is what bounds this loop over millions of samples.
-    const size_t n_comms = out.comms_.size();
-    const size_t n_stacks = first_slot.size();
-    const bool dense = n_stacks * n_comms * n_events <= (size_t{8} << 20);
-    struct Cell {
-        uint64_t weight = 0, samples = 0;
-    };
-    std::vector<Cell> cells;
-    if (dense) cells.assign(n_stacks * n_comms * n_events, Cell{});
-    uint32_t last_tid = UINT32_MAX, last_comm = unknown_comm;  // samples come in runs
-    const std::vector<Sample>& samples = profile.samples;
-    for (size_t i = 0; i < samples.size(); ++i) {
-        const Sample& s = samples[i];
-        // The table access misses the cache; start the one of a later sample early.
-        if (dense && i + 16 < samples.size() && samples[i + 16].stack < n_stacks)
-            __builtin_prefetch(&cells[samples[i + 16].stack * n_comms * n_events]);
-        if (s.event >= event_slot.size() || event_slot[s.event] < 0) continue;
-        if (s.stack >= n_stacks) continue;
-        if (!in_time(s.time_ns)) continue;
-        if (!contains(flt.cpus, s.cpu) || !contains(flt.pids, s.pid) || !contains(flt.tids, s.tid))
-            continue;
-        if (s.tid != last_tid) {
-            auto it = comm_of_tid.find(s.tid);
-            last_tid = s.tid;
-            last_comm = it == comm_of_tid.end() ? unknown_comm : it->second;
-        }
-        const uint32_t comm = last_comm;
-        if (!flt.comms.empty()) {
-            if (comm_ok.size() <= comm) comm_ok.resize(out.comms_.size(), -1);
-            if (comm_ok[comm] < 0) comm_ok[comm] = comm_allowed(out.comms_[comm]) ? 1 : 0;
-            if (!comm_ok[comm]) continue;
-        }
-        const uint64_t w = options.weight == WeightKind::period || count_is_period ? s.period : 1;
-        const uint64_t n = count_is_period ? s.period : 1;
-        const auto ev = static_cast<size_t>(event_slot[s.event]);
-        if (dense) {
-            Cell& c = cells[(s.stack * n_comms + comm) * n_events + ev];
-            c.weight += w;
-            c.samples += n;
-            continue;
-        }
-        uint32_t slot = first_slot[s.stack];
-        while (slot != kNone && slots[slot].comm != comm) slot = slots[slot].next;
-        if (slot == kNone) {
-            slot = static_cast<uint32_t>(slots.size());
-            slots.push_back(Slot{s.stack, comm, first_slot[s.stack]});
-            first_slot[s.stack] = slot;
-            slot_weights.resize(slot_weights.size() + n_events, 0);
-            slot_samples.resize(slot_samples.size() + n_events, 0);
-        }
-        slot_weights[slot * n_events + ev] += w;
-        slot_samples[slot * n_events + ev] += n;
-    }
-    if (dense) {
-        for (size_t stack = 0; stack < n_stacks; ++stack) {
-            for (size_t comm = 0; comm < n_comms; ++comm) {
-                const size_t base = (stack * n_comms + comm) * n_events;
-                bool any = false;
-                for (size_t e = 0; e < n_events; ++e) any = any || cells[base + e].samples != 0;
-                if (!any) continue;
-                const auto slot = static_cast<uint32_t>(slots.size());
-                slots.push_back(Slot{static_cast<StackId>(stack), static_cast<uint32_t>(comm),
-                                     first_slot[stack]});
-                first_slot[stack] = slot;
-                for (size_t e = 0; e < n_events; ++e) {
-                    slot_weights.push_back(cells[base + e].weight);
-                    slot_samples.push_back(cells[base + e].samples);
-                }
-            }
-        }
-    }
+    // Pass 1: samples -> (stack, comm) with per-event weight.
+    const StackTally tally = tally_samples(profile, sample_filter, options.weight);
 
     // Pass 2: resolve each unique frame once, then filter frames and merge stacks.
-    FrameResolver resolver(profile, options.resolve);
-    // Sized for few unique frames and grown: a table sized for every ip would be mostly
-    // empty, and each lookup a cache miss into it.
-    FlatMap<FrameKey, std::pair<uint32_t, uint32_t>, FrameKeyHash> frame_cache(
-        std::min<size_t>(profile.stacks.ips().size(), 1 << 14));
-    std::vector<FunctionId> resolved;  // cached function lists, innermost first
-    std::vector<Location> locs;
-    std::vector<FunctionMatch> matches;
-    std::optional<std::regex> focus_re, ignore_re, hide_re;
-    if (!flt.focus.empty()) focus_re = compile_regex(flt.focus, "--focus");
-    if (!flt.ignore.empty()) ignore_re = compile_regex(flt.ignore, "--ignore");
-    if (!flt.hide.empty()) hide_re = compile_regex(flt.hide, "--hide");
-    auto match = [&](FunctionId f, int8_t FunctionMatch::*field,
-                     const std::optional<std::regex>& re) {
-        if (matches.size() <= f) matches.resize(out.functions_.size());
-        int8_t& m = matches[f].*field;
-        if (m < 0) m = std::regex_search(out.functions_[f].name, *re) ? 1 : 0;
-        return m == 1;
-    };
-
-    std::vector<FunctionId> stack_frames, kept;
-    std::vector<uint64_t> w(n_events);
-    for (StackId stack = 0; stack < first_slot.size(); ++stack) {
-        if (first_slot[stack] == kNone) continue;
-        const StackView view = profile.stacks.get(stack);
-        stack_frames.clear();  // leaf first while collecting
-        for (size_t i = 0; i < view.ips.size(); ++i) {
-            const bool kernel_frame = i < view.kernel_depth;
-            const FrameKey key{
-                view.ips[i], kernel_frame ? 0 : ((uint64_t{view.pid} << 32) | view.generation) + 1};
-            auto [cached, inserted] = frame_cache.try_emplace(key, {0, 0});
-            if (inserted) {
-                locs.clear();
-                resolver.resolve(view, i, locs);
-                const auto first = static_cast<uint32_t>(resolved.size());
-                for (const Location& loc : locs) resolved.push_back(builder.intern_function(loc));
-                *cached = {first, static_cast<uint32_t>(locs.size())};
-            }
-            for (uint32_t k = 0; k < cached->second; ++k)
-                stack_frames.push_back(resolved[cached->first + k]);
-        }
-        std::reverse(stack_frames.begin(), stack_frames.end());
-
-        kept.clear();
-        if (flt.kernel_only || flt.user_only) {
-            for (FunctionId f : stack_frames)
-                if (out.functions_[f].kernel == flt.kernel_only) kept.push_back(f);
-            if (kept.empty()) continue;
-        } else {
-            kept.swap(stack_frames);
-        }
-        if (focus_re && std::none_of(kept.begin(), kept.end(), [&](FunctionId f) {
-                return match(f, &FunctionMatch::focus, focus_re);
-            }))
-            continue;
-        if (ignore_re && std::any_of(kept.begin(), kept.end(), [&](FunctionId f) {
-                return match(f, &FunctionMatch::ignore, ignore_re);
-            }))
-            continue;
-        if (hide_re)
-            std::erase_if(kept,
-                          [&](FunctionId f) { return match(f, &FunctionMatch::hide, hide_re); });
-
-        for (uint32_t slot = first_slot[stack]; slot != kNone; slot = slots[slot].next) {
-            for (size_t e = 0; e < n_events; ++e) w[e] = slot_weights[slot * n_events + e];
-            builder.add(slots[slot].comm, kept, w);
-            for (size_t e = 0; e < n_events; ++e)
-                out.events_[e].samples += slot_samples[slot * n_events + e];
-        }
+    StackResolver resolver(profile, options.resolve, builder);
+    StackFilter stack_filter(flt);
+    std::vector<FunctionId> frames;
+    for (StackId stack = 0; stack < tally.stack_count(); ++stack) {
+        if (!tally.has(stack)) continue;
+        resolver.resolve(profile.stacks.get(stack), frames);
+        if (!stack_filter.apply(frames, out.functions_)) continue;
+        tally.for_each(stack, [&](uint32_t comm, std::span<const uint64_t> weights,
+                                  std::span<const uint64_t> samples) {
+            builder.add(comm, frames, weights);
+            for (size_t e = 0; e < samples.size(); ++e) out.events_[e].samples += samples[e];
+        });
     }
     return out;
 }

@@ -122,8 +122,11 @@ class AggregatedProfile {
 };
 
 // Applies the filters, collapses samples to unique stacks, resolves frames and interns
-// functions. For folded-stack imports (meta.source_format "folded") a sample's period
-// is its count, so --weight samples and --weight period agree.
+// functions: a SampleFilter (sample_filter.hpp) keeps samples, tally_samples()
+// (stack_tally.hpp) sums them per trace stack and comm, and each tallied stack is
+// resolved once and passed through a StackFilter (stack_filter.hpp). For folded-stack
+// imports (meta.source_format "folded") a sample's period is its count, so --weight
+// samples and --weight period agree.
 AggregatedProfile aggregate(const Profile& profile, const AggregateOptions& options = {});
 
 template <class Pred>
