@@ -26,17 +26,17 @@ struct TimeRange {
 };
 
 struct FilterOptions {
-    std::vector<std::string> events;  // event names; empty = all events
-    std::vector<uint32_t> cpus;
-    std::vector<uint32_t> pids;
-    std::vector<uint32_t> tids;
-    std::vector<std::string> comms;
-    std::optional<TimeRange> time;
+    std::vector<std::string> events{};  // event names; empty = all events
+    std::vector<uint32_t> cpus{};
+    std::vector<uint32_t> pids{};
+    std::vector<uint32_t> tids{};
+    std::vector<std::string> comms{};
+    std::optional<TimeRange> time{};
     bool kernel_only = false;  // keep kernel frames only; drop stacks without any
     bool user_only = false;    // keep user frames only; drop stacks without any
-    std::string focus;         // ECMAScript regex: keep stacks with a frame matching it
-    std::string ignore;        // drop stacks with a frame matching it
-    std::string hide;          // remove matching frames from every stack
+    std::string focus{};       // ECMAScript regex: keep stacks with a frame matching it
+    std::string ignore{};      // drop stacks with a frame matching it
+    std::string hide{};        // remove matching frames from every stack
     double percent_limit = 0;  // display only: rows below this % of the total are omitted
 
     // One line for report headers, e.g. "event=cpu-clock cpu=0,1 focus=tcp_"; "none".
