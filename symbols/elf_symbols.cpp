@@ -18,25 +18,10 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "symbols/dwfl_local.hpp"
+
 namespace kprof {
 namespace {
-
-// Separate debug files by build-id only (/usr/lib/debug/.build-id/xx/yyyy.debug and the
-// debuglink places): never debuginfod, which dwfl_standard_find_debuginfo would ask over
-// the network when DEBUGINFOD_URLS is set, stalling a recording.
-int find_local_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
-                         const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
-                         char** debuginfo_file_name) {
-    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                          debuglink_crc, debuginfo_file_name);
-    if (fd >= 0) return fd;
-    // The debuglink search (same directory, .debug/, /usr/lib/debug/<dir>) is local too,
-    // and is what files split with objcopy --only-keep-debug use.
-    return file_name != nullptr && debuglink_file != nullptr
-               ? dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-                                              debuglink_file, debuglink_crc, debuginfo_file_name)
-               : -1;
-}
 
 std::string hex(const unsigned char* bits, int len) {
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -125,6 +110,20 @@ size_t vdso_size(uintptr_t start) {
 }
 
 }  // namespace
+
+int find_local_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                         const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                         char** debuginfo_file_name) {
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
+    if (fd >= 0) return fd;
+    // The debuglink search (same directory, .debug/, /usr/lib/debug/<dir>) is local too,
+    // and is what files split with objcopy --only-keep-debug use.
+    return file_name != nullptr && debuglink_file != nullptr
+               ? dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                              debuglink_file, debuglink_crc, debuginfo_file_name)
+               : -1;
+}
 
 struct ElfImage::Impl {
     char* debuginfo_path = nullptr;  // libdwfl's default search path
@@ -312,10 +311,7 @@ struct ElfImage::Impl {
 
     // Takes over fd (libdwfl closes it with the Dwfl).
     bool report(int fd, const std::string& name, std::string* why) {
-        callbacks.find_elf = nullptr;
-        callbacks.find_debuginfo = find_local_debuginfo;
-        callbacks.section_address = dwfl_offline_section_address;
-        callbacks.debuginfo_path = &debuginfo_path;
+        callbacks = local_dwfl_callbacks(&debuginfo_path);
         dwfl = dwfl_begin(&callbacks);
         if (dwfl == nullptr) {
             ::close(fd);
@@ -377,18 +373,17 @@ std::unique_ptr<ElfImage> ElfImage::open_file(const std::string& path, bool debu
     return open_fd(fd, path, debug_info, why);
 }
 
-std::unique_ptr<ElfImage> ElfImage::open_vdso(bool debug_info, std::string* why) {
+int vdso_memfd(std::string* why) {
     const uintptr_t start = getauxval(AT_SYSINFO_EHDR);
     const size_t size = start != 0 ? vdso_size(start) : 0;
     if (size == 0) {
         if (why != nullptr) *why = "the kernel maps no vDSO";
-        return nullptr;
+        return -1;
     }
-    // libdwfl reads modules from descriptors: hand it the in-memory image as a memfd.
     const int fd = memfd_create("kprof-vdso", MFD_CLOEXEC);
     if (fd < 0) {
         if (why != nullptr) *why = std::string("memfd_create: ") + std::strerror(errno);
-        return nullptr;
+        return -1;
     }
     const auto* bytes = reinterpret_cast<const char*>(start);
     size_t done = 0;
@@ -397,10 +392,17 @@ std::unique_ptr<ElfImage> ElfImage::open_vdso(bool debug_info, std::string* why)
         if (n <= 0) {
             if (why != nullptr) *why = std::string("writing the vDSO: ") + std::strerror(errno);
             ::close(fd);
-            return nullptr;
+            return -1;
         }
         done += static_cast<size_t>(n);
     }
+    return fd;
+}
+
+std::unique_ptr<ElfImage> ElfImage::open_vdso(bool debug_info, std::string* why) {
+    // libdwfl reads modules from descriptors: hand it the in-memory image as a memfd.
+    const int fd = vdso_memfd(why);
+    if (fd < 0) return nullptr;
     return open_fd(fd, "[vdso]", debug_info, why);
 }
 

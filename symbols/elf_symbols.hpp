@@ -21,6 +21,11 @@ struct SourceFrame {
     auto operator<=>(const SourceFrame&) const = default;
 };
 
+// A memfd holding the vDSO image this process runs with (every process of the running
+// kernel has the same one), for libdwfl, which reads modules from descriptors; -1 (and
+// why) when the kernel maps none. The caller owns the descriptor.
+int vdso_memfd(std::string* why = nullptr);
+
 class ElfImage {
   public:
     // Addresses are the ELF's own virtual addresses (st_value space), whatever base the

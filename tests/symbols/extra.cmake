@@ -31,3 +31,17 @@ target_compile_definitions(${target} PRIVATE
 # Test profiles are spelled with designated initializers that name only the fields a test
 # cares about (STYLE.md); GCC would flag every member left to its default.
 target_compile_options(${target} PRIVATE -Wno-missing-field-initializers)
+
+# The DWARF unwinding tests' programs: built like distribution binaries (-O2, no frame
+# pointers, no -g), so only .eh_frame leads from a frame to its caller.
+set(unwind_flags -O2 -fomit-frame-pointer -g0 -fno-sanitize=all)
+add_executable(kprof_unwind_target ${dir}/unwind_target.c)
+target_compile_options(kprof_unwind_target PRIVATE ${unwind_flags})
+target_link_options(kprof_unwind_target PRIVATE -fno-sanitize=all)
+add_library(kprof_unwind_lib MODULE ${dir}/unwind_lib.c)
+target_compile_options(kprof_unwind_lib PRIVATE ${unwind_flags})
+target_link_options(kprof_unwind_lib PRIVATE -fno-sanitize=all)
+add_dependencies(${target} kprof_unwind_target kprof_unwind_lib)
+target_compile_definitions(${target} PRIVATE
+  KPROF_UNWIND_TARGET="$<TARGET_FILE:kprof_unwind_target>"
+  KPROF_UNWIND_LIB="$<TARGET_FILE:kprof_unwind_lib>")
