@@ -44,6 +44,7 @@ int cmd_record(int argc, char** argv) {
     double freq = 0;
     uint64_t period = 0;
     bool no_callgraph = false, call_graph = false, quiet = false;
+    std::string call_graph_mode;
     app.add_option("-o,--output", options.output, "write the trace to FILE (default kprof.data)")
         ->option_text("FILE");
     app.add_option("-e,--event", options.events,
@@ -73,8 +74,12 @@ int cmd_record(int argc, char** argv) {
         ->option_text("PID");
     app.add_flag("-a,--all-cpus", options.system_wide,
                  "record the whole system on every CPU (use with -d)");
-    app.add_flag("-g,--call-graph", call_graph,
-                 "record call stacks, kernel and user (the default)");
+    app.add_flag("-g", call_graph, "record call stacks, kernel and user (the default)");
+    app.add_option("--call-graph", call_graph_mode,
+                   "how user stacks are walked: fp (frame pointers, the default) or "
+                   "dwarf[,SIZE] (unwind a SIZE-byte copy of each sample's user stack with "
+                   "DWARF CFI: binaries without frame pointers; default SIZE 8192)")
+        ->option_text("MODE");
     app.add_flag("--no-callgraph", no_callgraph,
                  "record only the sampled instruction (flat PC sampling)");
     app.add_option("--max-stack", options.sampling.max_stack,
@@ -114,8 +119,10 @@ int cmd_record(int argc, char** argv) {
         if (app.count("--freq")) throw Error("give -F or -c, not both");
         options.sampling.period = period;
     }
-    if (no_callgraph && call_graph) throw Error("give -g or --no-callgraph, not both");
+    if (no_callgraph && (call_graph || !call_graph_mode.empty()))
+        throw Error("give -g/--call-graph or --no-callgraph, not both");
     options.sampling.callgraph = !no_callgraph;
+    if (!call_graph_mode.empty()) co::parse_call_graph(call_graph_mode, options.sampling);
     if (app.count("--duration") && !(options.duration_s > 0))
         throw Error("-d must be a positive number of seconds");
 

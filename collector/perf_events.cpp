@@ -3,10 +3,12 @@
 #include <linux/perf_event.h>
 #include <time.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include "collector/perf_errors.hpp"
+#include "symbols/unwind.hpp"
 #include "trace/error.hpp"
 
 namespace kprof::collector {
@@ -17,11 +19,65 @@ EventSampling sampling_for(const EventSpec& event, const SamplingOptions& option
     return {true, options.freq};
 }
 
+void parse_call_graph(std::string_view mode, SamplingOptions& options) {
+    const size_t comma = mode.find(',');
+    const std::string_view name = mode.substr(0, comma);
+    const std::string supported =
+        "; the supported modes are fp (frame pointers, the default) and dwarf[,SIZE] (DWARF "
+        "unwinding of a SIZE-byte user stack copy, default 8192)";
+    // The number after the comma, if any (0 when absent or not a number).
+    const std::string text(comma == std::string_view::npos ? "" : mode.substr(comma + 1));
+    uint64_t number = 0;
+    if (!text.empty() && text[0] != '-') {
+        char* end = nullptr;
+        number = std::strtoull(text.c_str(), &end, 0);
+        if (*end != '\0') number = 0;
+    }
+    if (name == "fp") {
+        // perf's fp,N: N frames at most, as --max-stack N.
+        if (comma != std::string_view::npos) {
+            if (number == 0 || number > UINT32_MAX)
+                throw Error("--call-graph fp," + text +
+                            ": the frame limit must be a positive "
+                            "number (as --max-stack)");
+            options.max_stack = static_cast<uint32_t>(number);
+        }
+        options.callgraph = true;
+        options.dwarf = false;
+        return;
+    }
+    if (name == "dwarf") {
+        uint64_t size = kDefaultUserStackCopy;
+        if (comma != std::string_view::npos) {
+            if (number == 0 || number > kMaxUserStackCopy)
+                throw Error("--call-graph dwarf," + text +
+                            ": the stack copy size must be a number of bytes from 8 to " +
+                            std::to_string(kMaxUserStackCopy) + " (default 8192)");
+            size = (number + 7) & ~uint64_t{7};
+        }
+        options.callgraph = true;
+        options.dwarf = true;
+        options.user_stack_size = static_cast<uint32_t>(size);
+        return;
+    }
+    if (name == "lbr")
+        throw Error(
+            "--call-graph lbr is not supported: it needs an Intel PMU with last branch "
+            "records (none in a VM), and kprof does not decode them" +
+            supported);
+    throw Error("--call-graph " + std::string(mode) + ": unknown mode" + supported);
+}
+
 SampleLayout sample_layout(const SamplingOptions& options) {
     uint64_t t = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
                  PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD;
     if (options.callgraph) t |= PERF_SAMPLE_CALLCHAIN;
-    return SampleLayout{.sample_type = t, .sample_id_all = true};
+    uint64_t regs_user = 0;
+    if (options.callgraph && options.dwarf) {
+        t |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+        regs_user = kUnwindRegsMask;
+    }
+    return SampleLayout{.sample_type = t, .sample_id_all = true, .regs_user = regs_user};
 }
 
 perf_event_attr make_attr(const EventSpec& event, const SamplingOptions& options, bool tracking) {
@@ -45,9 +101,15 @@ perf_event_attr make_attr(const EventSpec& event, const SamplingOptions& options
         a.exclude_kernel = 1;
         a.exclude_callchain_kernel = 1;
     }
-    // User frames too: KernProf showed who in user space drove the kernel path.
+    // User frames too: KernProf showed who in user space drove the kernel path. In dwarf
+    // mode they come from unwinding the stack copy, so the kernel walks only its own.
     a.exclude_callchain_user = 0;
     if (options.callgraph) a.sample_max_stack = static_cast<uint16_t>(options.max_stack);
+    if (options.callgraph && options.dwarf) {
+        a.exclude_callchain_user = 1;
+        a.sample_regs_user = kUnwindRegsMask;
+        a.sample_stack_user = options.user_stack_size;
+    }
     // Sample times on CLOCK_MONOTONIC, so they line up with the recording's start time.
     a.use_clockid = 1;
     a.clockid = CLOCK_MONOTONIC;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -22,12 +23,22 @@ struct SamplingOptions {
     bool freq_explicit = false;  // -F was given (then tracepoints sample by frequency too)
     uint64_t period = 0;         // -c: when nonzero every event samples every PERIOD events
     bool callgraph = true;
+    // --call-graph dwarf: user stacks are unwound from a copy of the user registers and
+    // stack taken with each sample, not from the frame pointer chain the kernel walks.
+    bool dwarf = false;
+    uint32_t user_stack_size = 8192;  // bytes of user stack copied per sample (dwarf)
     uint32_t max_stack = 127;
     bool user_only = false;   // exclude_kernel: what unprivileged users may still record
     size_t ring_pages = 128;  // data pages per CPU ring, a power of two
     bool inherit = false;     // follow children of task targets
     bool enable_on_exec = false;
 };
+
+// --call-graph MODE, spelled as perf spells it: "fp" (frame pointers, the default) or
+// "fp,N" (and at most N frames), "dwarf" or "dwarf,SIZE" (SIZE rounded up to 8 bytes).
+// Throws Error naming the supported modes for anything else ("lbr" needs a PMU with last
+// branch records, which kprof does not use).
+void parse_call_graph(std::string_view mode, SamplingOptions& options);
 
 struct EventSampling {
     bool use_freq = true;

@@ -109,10 +109,53 @@ void ProfileBuilder::add(const Record& record, uint32_t ring_cpu) {
             }
         },
         record);
-    if (streaming_) {
+    if (streaming_ || unwinder_) {
         latest_ns_ = std::max(latest_ns_, record_time(record));
-        retire_exited();
+        if (streaming_) retire_exited();
+        // As for streamed spaces: a sample may come a little after its process's exit.
+        while (unwinder_ && !unwind_exits_.empty() &&
+               unwind_exits_.front().first + kRetireDelayNs <= latest_ns_) {
+            unwinder_->drop(unwind_exits_.front().second);
+            unwind_exits_.pop_front();
+        }
     }
+}
+
+void ProfileBuilder::unwind_user_stacks(UserUnwinder& unwinder, uint64_t regs_mask,
+                                        uint32_t max_frames) {
+    unwinder_ = &unwinder;
+    regs_mask_ = regs_mask;
+    max_user_frames_ = max_frames;
+}
+
+void ProfileBuilder::note_mapping(const Mapping& m) {
+    if (unwinder_ == nullptr) return;
+    unwinder_->add_mapping(space_key(m.pid, m.generation), m.pid,
+                           UnwindMapping{.start = m.start,
+                                         .len = m.len,
+                                         .pgoff = m.pgoff,
+                                         .time_ns = m.time_ns,
+                                         .path = profile_.dsos[m.dso].path});
+}
+
+// The process's image is gone (exit, or exec into a new one).
+void ProfileBuilder::process_ended(uint32_t pid, uint64_t time_ns) {
+    if (streaming_) mark_exited(pid, time_ns);
+    if (unwinder_) unwind_exits_.emplace_back(time_ns, space_key(pid, generation(pid)));
+}
+
+// Replaces the user frames of the stack in ips_ (the sampled user ip at most: the kernel
+// walks no user frames in dwarf mode) by those unwound from the sample's copies.
+void ProfileBuilder::unwind_user(const SampleRecord& s, uint32_t kernel_depth) {
+    uint64_t words[64];
+    const size_t n = std::min<size_t>(s.user_regs.size() / 8, std::size(words));
+    for (size_t i = 0; i < n; ++i) words[i] = s.user_reg(i);
+    UserRegisters regs;
+    if (!user_registers_from_perf(regs_mask_, std::span<const uint64_t>(words, n), regs)) return;
+    ips_.resize(std::min<size_t>(kernel_depth, ips_.size()));
+    // Mappings reach the unwinder in time order: the latest added are the ones in force.
+    unwinder_->unwind(space_key(s.pid, generation(s.pid)), regs, s.user_stack, max_user_frames_,
+                      ips_);
 }
 
 void ProfileBuilder::add_sample(const SampleRecord& s) {
@@ -124,6 +167,7 @@ void ProfileBuilder::add_sample(const SampleRecord& s) {
     }
     uint32_t kernel_depth = 0;
     callchain_to_stack(s, ips_, kernel_depth, kMaxStackDepth);
+    if (unwinder_ && s.regs_abi == kRegsAbi64 && !s.user_regs.empty()) unwind_user(s, kernel_depth);
     Sample out;
     out.time_ns = s.time;
     out.period = s.period;
@@ -149,6 +193,7 @@ void ProfileBuilder::add_mmap(const MmapRecord& m) {
     map.pgoff = m.pgoff;
     map.time_ns = m.sid.time;
     map.dso = intern_dso(m.filename.empty() ? std::string_view("//anon") : m.filename);
+    note_mapping(map);
     if (streaming_) {
         add_space_mapping(spaces_[space_key(map.pid, map.generation)], map);
         return;
@@ -160,7 +205,7 @@ void ProfileBuilder::add_mmap(const MmapRecord& m) {
 void ProfileBuilder::add_comm(const CommRecord& c) {
     if (c.exec) {
         // A new program image: its stacks and mappings must not mix with the old one's.
-        if (streaming_) mark_exited(c.pid, c.sid.time);
+        process_ended(c.pid, c.sid.time);
         ++generation_[c.pid];
     }
     Thread& t = thread_for(c.pid, c.tid);
@@ -172,13 +217,11 @@ void ProfileBuilder::add_task(const TaskRecord& r) {
     if (r.exit) {
         auto it = thread_index_.find(r.tid);
         if (it != thread_index_.end()) profile_.threads[it->second].exit_ns = r.time;
-        if (streaming_) {
-            // The process ends with its main thread; where that left first, with the rest.
-            auto leader = thread_index_.find(r.pid);
-            if (r.tid == r.pid ||
-                (leader != thread_index_.end() && profile_.threads[leader->second].exit_ns != 0))
-                mark_exited(r.pid, r.time);
-        }
+        // The process ends with its main thread; where that left first, with the rest.
+        auto leader = thread_index_.find(r.pid);
+        if (r.tid == r.pid ||
+            (leader != thread_index_.end() && profile_.threads[leader->second].exit_ns != 0))
+            process_ended(r.pid, r.time);
         return;
     }
     std::string comm;
@@ -201,6 +244,7 @@ void ProfileBuilder::add_task(const TaskRecord& r) {
                     m.generation = gen;
                     m.time_ns = r.time;
                     add_space_mapping(mine, m);
+                    note_mapping(m);
                 }
             }
         }
@@ -217,6 +261,7 @@ void ProfileBuilder::add_task(const TaskRecord& r) {
                 m.time_ns = r.time;
                 mine.push_back(profile_.mappings.size());
                 profile_.mappings.push_back(m);
+                note_mapping(m);
             }
         }
     }

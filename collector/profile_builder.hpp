@@ -13,6 +13,7 @@
 #include "collector/records.hpp"
 #include "collector/target.hpp"
 #include "symbols/symbolize.hpp"
+#include "symbols/unwind.hpp"
 #include "trace/profile.hpp"
 
 namespace kprof::collector {
@@ -60,11 +61,20 @@ class ProfileBuilder {
     UserAddresses& user_addresses() { return addresses_; }
     size_t live_address_spaces() const { return spaces_.size(); }
 
+    // --call-graph dwarf: the user frames of samples that carry user registers and a stack
+    // copy (REGS_USER words for the bits of `regs_mask`) are unwound by `unwinder`, at
+    // most `max_frames` of them; the builder tells it every process's executable mappings,
+    // and a second after a process exits or execs, to forget them. Call before add().
+    void unwind_user_stacks(UserUnwinder& unwinder, uint64_t regs_mask, uint32_t max_frames);
+
   private:
     void add_sample(const SampleRecord& s);
     void add_mmap(const MmapRecord& m);
     void add_comm(const CommRecord& c);
     void add_task(const TaskRecord& t);
+    void unwind_user(const SampleRecord& s, uint32_t kernel_depth);
+    void note_mapping(const Mapping& m);
+    void process_ended(uint32_t pid, uint64_t time_ns);
     CpuLoss& loss_for(uint32_t cpu);
     DsoId intern_dso(std::string_view path);
     Thread& thread_for(uint32_t pid, uint32_t tid);
@@ -117,6 +127,12 @@ class ProfileBuilder {
     StackId fresh_base_ = 0;
     UserAddresses addresses_;
     DsoId vdso_ = kNoDso;
+
+    // DWARF unwinding (unwind_user_stacks()).
+    UserUnwinder* unwinder_ = nullptr;
+    uint64_t regs_mask_ = 0;
+    uint32_t max_user_frames_ = 0;
+    std::deque<std::pair<uint64_t, uint64_t>> unwind_exits_;  // (time, space key), time order
 };
 
 }  // namespace kprof::collector

@@ -28,6 +28,12 @@ RecordSummary Recording::finish(ProfileBuilder& builder, uint64_t start_mono, do
     meta.collector_cpu_seconds = cpu_after - cpu_before;
     for (const RingBuffer& r : events_->rings()) summary_.corrupt_ring_bytes += r.corrupt_bytes();
     events_.reset();
+    if (unwinder_) {
+        summary_.dwarf = true;
+        summary_.user_stack_size = sampling_.user_stack_size;
+        summary_.unwind = unwinder_->stats();
+        unwinder_.reset();  // its binaries and CFI are not needed past the last sample
+    }
 
     if (options_.symbolize) {
         try {

@@ -2,6 +2,8 @@
 // workloads, a command that exists, a valid -d; the -e names resolved to events;
 // -F/-c/--max-stack/-m held against the kernel's limits; and the target's description
 // for the trace metadata.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -94,6 +96,26 @@ void check_limits(SamplingOptions& s, PerfSystem& sys) {
                         std::to_string(max_stack) +
                         "): use a lower --max-stack or raise the sysctl");
         if (s.max_stack == 0) throw Error("--max-stack 0: use --no-callgraph for PC sampling");
+    }
+    if (s.callgraph && s.dwarf) {
+        // Every sample carries its stack copy: a ring that holds only a few of them loses
+        // most samples between two drains.
+        const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+        const uint64_t sample = uint64_t{s.user_stack_size} + 1024;
+        const uint64_t need = 8 * sample;
+        if (s.ring_pages * page < need) {
+            uint64_t pages = 1;
+            while (pages * page < need) pages *= 2;
+            throw Error("-m " + std::to_string(s.ring_pages) + ": a ring of " +
+                        std::to_string(s.ring_pages * page / 1024) +
+                        " KiB holds too few samples of --call-graph dwarf," +
+                        std::to_string(s.user_stack_size) +
+                        " (each copies that many bytes of "
+                        "stack); use -m " +
+                        std::to_string(pages) +
+                        " or more, or a smaller "
+                        "stack copy");
+        }
     }
 }
 

@@ -53,6 +53,7 @@ std::string format_summary(const RecordSummary& s) {
     std::snprintf(line, sizeof line, "  collector CPU time: %.3f s (%.2f us per sample)\n",
                   s.collector_cpu_s, per_sample * 1e6);
     out += line;
+    if (s.dwarf) out += "  " + describe_unwinding(s.unwind, s.user_stack_size) + "\n";
     std::snprintf(line, sizeof line, "  wrote %s: %.2f MB, %llu unique stacks\n",
                   escape_text(s.output).c_str(), static_cast<double>(s.trace_bytes) / 1e6,
                   static_cast<unsigned long long>(s.stacks));

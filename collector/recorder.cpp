@@ -71,6 +71,10 @@ RecordSummary Recording::run() {
     // The whole system over a long run sees thousands of processes come and go: keep in
     // memory only the stacks and mappings of the live ones.
     if (options_.system_wide) builder.stream_stacks();
+    if (sampling_.callgraph && sampling_.dwarf) {
+        unwinder_ = std::make_unique<UserUnwinder>();
+        builder.unwind_user_stacks(*unwinder_, layout_.regs_user, sampling_.max_stack);
+    }
 
     profile_.kernel_symbols = read_kallsyms(options_.kallsyms_path);
     if (profile_.kernel_symbols.empty()) {

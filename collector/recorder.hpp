@@ -12,6 +12,7 @@
 
 #include "collector/perf_events.hpp"
 #include "collector/perf_system.hpp"
+#include "symbols/unwind.hpp"
 #include "trace/format.hpp"
 #include "trace/profile.hpp"
 
@@ -62,6 +63,9 @@ struct RecordSummary {
     uint64_t malformed_records = 0;
     uint64_t corrupt_ring_bytes = 0;
     std::vector<std::string> warnings;
+    bool dwarf = false;  // --call-graph dwarf: how the user stacks unwound
+    uint32_t user_stack_size = 0;
+    UnwindStats unwind;
 };
 
 // Records; throws Error (with what to do) when it cannot start, and when writing fails

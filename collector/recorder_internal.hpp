@@ -23,6 +23,7 @@
 #include "collector/recorder.hpp"
 #include "collector/records.hpp"
 #include "collector/target.hpp"
+#include "symbols/unwind.hpp"
 #include "trace/error.hpp"
 #include "trace/format.hpp"
 #include "trace/profile.hpp"
@@ -88,6 +89,7 @@ class Recording {
     std::vector<ChildProcess> children_;
     std::vector<std::string> child_names_;
     std::unique_ptr<PerfEventSet> events_;
+    std::unique_ptr<UserUnwinder> unwinder_;  // --call-graph dwarf
     std::optional<TraceWriter> writer_;
     uint64_t last_sync_ns_ = 0;
     Profile profile_;

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 
 #include "trace/profile.hpp"
 
@@ -107,6 +108,30 @@ Record decode_sample(std::span<const uint8_t> bytes, uint16_t misc, const Sample
         const size_t left = bytes.size() - c.pos();
         if (s.nr_callchain > left / 8) return bad;
         s.callchain = bytes.subspan(c.pos(), s.nr_callchain * 8);
+        c.skip(s.nr_callchain * 8);
+    }
+    if (t & PERF_SAMPLE_RAW) {
+        uint32_t n = 0;
+        if (!c.u32(n) || !c.skip(n)) return bad;
+    }
+    if (t & PERF_SAMPLE_REGS_USER) {
+        if (!c.u64(s.regs_abi)) return bad;
+        if (s.regs_abi != 0) {
+            const size_t n = static_cast<size_t>(std::popcount(layout.regs_user)) * 8;
+            const size_t at = c.pos();
+            if (!c.skip(n)) return bad;
+            s.user_regs = bytes.subspan(at, n);
+        }
+    }
+    if (t & PERF_SAMPLE_STACK_USER) {
+        uint64_t size = 0;
+        if (!c.u64(size)) return bad;
+        if (size != 0) {
+            const size_t at = c.pos();
+            uint64_t dyn_size = 0;
+            if (size > bytes.size() - at || !c.skip(size) || !c.u64(dyn_size)) return bad;
+            s.user_stack = bytes.subspan(at, std::min(size, dyn_size));
+        }
     }
     return s;
 }

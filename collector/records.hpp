@@ -18,6 +18,7 @@ namespace kprof::collector {
 struct SampleLayout {
     uint64_t sample_type = 0;   // PERF_SAMPLE_* bits
     bool sample_id_all = true;  // non-sample records carry the trailer
+    uint64_t regs_user = 0;     // sample_regs_user: which registers REGS_USER holds
 
     auto operator<=>(const SampleLayout&) const = default;
 };
@@ -45,10 +46,21 @@ struct SampleRecord {
     // The raw callchain words (context markers included) inside the decoded bytes; read
     // them with callchain_word(), which copes with any alignment.
     std::span<const uint8_t> callchain;
+    // --call-graph dwarf: the user registers (PERF_SAMPLE_REGS_USER; abi 0 when the task
+    // had none, a kernel thread), one word per bit of the layout's regs_user, and the
+    // valid part of the user stack copy (PERF_SAMPLE_STACK_USER) from the user sp up.
+    uint64_t regs_abi = 0;
+    std::span<const uint8_t> user_regs;
+    std::span<const uint8_t> user_stack;
 
     uint64_t callchain_word(size_t i) const {
         uint64_t v;
         std::memcpy(&v, callchain.data() + i * 8, 8);
+        return v;
+    }
+    uint64_t user_reg(size_t i) const {
+        uint64_t v;
+        std::memcpy(&v, user_regs.data() + i * 8, 8);
         return v;
     }
 };

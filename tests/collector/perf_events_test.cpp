@@ -161,6 +161,64 @@ TEST(PerfEventSet, SystemWideAndPeriodAndFlat) {
     }
 }
 
+TEST(PerfEventSet, DwarfModeCopiesUserRegistersAndStackInsteadOfWalkingUserFrames) {
+    FakePerfSystem sys;
+    SamplingOptions o = two_events();
+    parse_call_graph("dwarf,4000", o);
+    PerfEventSet set(sys, o, {42}, {0}, 4096);
+    for (const OpenCall& c : sys.opens) {
+        EXPECT_TRUE(c.attr.sample_type & PERF_SAMPLE_CALLCHAIN);
+        EXPECT_TRUE(c.attr.sample_type & PERF_SAMPLE_REGS_USER);
+        EXPECT_TRUE(c.attr.sample_type & PERF_SAMPLE_STACK_USER);
+        EXPECT_EQ(c.attr.sample_regs_user, kUnwindRegsMask);
+        EXPECT_EQ(c.attr.sample_stack_user, 4000u);
+        EXPECT_EQ(c.attr.exclude_callchain_user, 1u);  // the kernel walks only its frames
+        EXPECT_EQ(c.attr.exclude_callchain_kernel, 0u);
+    }
+    EXPECT_EQ(sample_layout(o).regs_user, kUnwindRegsMask);
+    // Frame pointers (the default): no copies, user frames from the kernel's walk.
+    parse_call_graph("fp", o);
+    EXPECT_FALSE(o.dwarf);
+    const perf_event_attr fp = make_attr(o.events[0], o, true);
+    EXPECT_FALSE(fp.sample_type & (PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER));
+    EXPECT_EQ(fp.exclude_callchain_user, 0u);
+    EXPECT_EQ(sample_layout(o).regs_user, 0u);
+}
+
+TEST(CallGraphMode, PerfsSpellingsAreAccepted) {
+    SamplingOptions o;
+    parse_call_graph("dwarf", o);
+    EXPECT_TRUE(o.callgraph);
+    EXPECT_TRUE(o.dwarf);
+    EXPECT_EQ(o.user_stack_size, 8192u);
+    parse_call_graph("dwarf,100", o);
+    EXPECT_EQ(o.user_stack_size, 104u) << "rounded up to 8 bytes, as perf does";
+    parse_call_graph("dwarf,65528", o);
+    EXPECT_EQ(o.user_stack_size, 65528u);
+    parse_call_graph("fp,32", o);
+    EXPECT_FALSE(o.dwarf);
+    EXPECT_EQ(o.max_stack, 32u);
+}
+
+TEST(CallGraphMode, OthersAreRefusedNamingWhatIsSupported) {
+    auto error = [](const char* mode) {
+        SamplingOptions o;
+        try {
+            parse_call_graph(mode, o);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const std::string lbr = error("lbr");
+    EXPECT_THAT(lbr, HasSubstr("--call-graph lbr is not supported"));
+    EXPECT_THAT(lbr, HasSubstr("fp (frame pointers, the default) and dwarf[,SIZE]"));
+    EXPECT_THAT(error("frame"), HasSubstr("unknown mode; the supported modes are fp"));
+    for (const char* bad : {"dwarf,0", "dwarf,65536", "dwarf,-8", "dwarf,8k", "dwarf,"})
+        EXPECT_THAT(error(bad), HasSubstr("from 8 to 65528")) << bad;
+    EXPECT_THAT(error("fp,0"), HasSubstr("frame limit must be a positive number"));
+}
+
 TEST(PerfEventSet, ExplicitFrequencyAppliesToTracepoints) {
     SamplingOptions o = two_events();
     o.freq = 200;

@@ -12,8 +12,12 @@ namespace kprof::collector {
 namespace {
 
 using testing::collector_layout;
+using testing::dwarf_layout;
+using testing::dwarf_sample_bytes;
+using testing::no_user_copy;
 using testing::RecordBytes;
 using testing::sample_bytes;
+using testing::UserCopy;
 
 constexpr uint64_t kKernelCtx = static_cast<uint64_t>(PERF_CONTEXT_KERNEL);
 constexpr uint64_t kUserCtx = static_cast<uint64_t>(PERF_CONTEXT_USER);
@@ -32,8 +36,9 @@ struct Fixture {
             std::vector<uint32_t>{0, 1});
         if (streaming) builder->stream_stacks();
     }
+    SampleLayout layout = collector_layout();
     void feed(const std::vector<uint8_t>& bytes, uint32_t cpu = 0) {
-        builder->add(decode_record(bytes, collector_layout()), cpu);
+        builder->add(decode_record(bytes, layout), cpu);
     }
     // What the recorder does after each drain round.
     void take_stacks() {
@@ -329,6 +334,76 @@ TEST(ProfileBuilderStreaming, ForkedChildUsesItsParentsMappings) {
     EXPECT_EQ(f.profile.mappings[0].pid, 8u);
     EXPECT_EQ(f.profile.mappings[0].time_ns, t0 + 1);
     EXPECT_EQ(f.builder->user_addresses().by_dso.at(0).at(0x10).frames, 1u);
+}
+
+}  // namespace
+}  // namespace kprof::collector
+
+namespace kprof::collector {
+namespace {
+
+// --call-graph dwarf with synthetic records: the builder hands the unwinder each process's
+// mappings and replaces the sample's user frames (none: the kernel walks only its own) by
+// the unwound ones. The binaries named here do not exist, so each unwind ends at the
+// sampled pc, with the binary counted as unreadable: which shows the mapping got there.
+struct DwarfFixture : Fixture {
+    UserUnwinder unwinder;
+    DwarfFixture() {
+        layout = dwarf_layout();
+        builder->unwind_user_stacks(unwinder, kUnwindRegsMask, 127);
+    }
+    static UserCopy user_at(uint64_t ip) {
+        UserCopy u;
+        u.regs.assign(17, 0);
+        u.regs[8] = ip;              // IP is mask bit 8
+        u.regs[7] = 0x7ffc00000000;  // SP
+        u.stack.assign(64, 0);
+        return u;
+    }
+};
+
+TEST(ProfileBuilderDwarf, KernelFramesThenTheUnwoundUserFrames) {
+    DwarfFixture f;
+    f.feed(mmap2(7, 0x400000, "/nonexistent/kprof-test-binary", 10));
+    // A sample in a system call: the kernel's frames, and the user registers at entry.
+    f.feed(dwarf_sample_bytes(10, kK1, 7, 20, {kKernelCtx, kK1, kK2}, f.user_at(0x400123)));
+    // A sample in user mode: no callchain at all in dwarf mode.
+    f.feed(dwarf_sample_bytes(10, 0x400456, 7, 21, {}, f.user_at(0x400456)));
+    ASSERT_EQ(f.profile.samples.size(), 2u);
+    const StackView sys = f.profile.stacks.get(f.profile.samples[0].stack);
+    EXPECT_EQ(std::vector<uint64_t>(sys.ips.begin(), sys.ips.end()),
+              (std::vector<uint64_t>{kK1, kK2, 0x400123}));
+    EXPECT_EQ(sys.kernel_depth, 2u);
+    const StackView user = f.profile.stacks.get(f.profile.samples[1].stack);
+    EXPECT_EQ(std::vector<uint64_t>(user.ips.begin(), user.ips.end()),
+              (std::vector<uint64_t>{0x400456}));
+    EXPECT_EQ(user.kernel_depth, 0u);
+    EXPECT_EQ(f.unwinder.stats().stacks, 2u);
+    EXPECT_EQ(f.unwinder.stats().unreadable, 1u) << "the process's mapping reached the unwinder";
+}
+
+TEST(ProfileBuilderDwarf, SamplesWithoutUserRegistersKeepTheirCallchain) {
+    DwarfFixture f;
+    f.feed(dwarf_sample_bytes(10, kK1, 0, 20, {kKernelCtx, kK1, kK2}, no_user_copy()));
+    const StackView s = f.profile.stacks.get(f.profile.samples.at(0).stack);
+    EXPECT_EQ(std::vector<uint64_t>(s.ips.begin(), s.ips.end()), (std::vector<uint64_t>{kK1, kK2}));
+    EXPECT_EQ(f.unwinder.stats().stacks, 0u);
+}
+
+TEST(ProfileBuilderDwarf, ForkedChildrenAreUnwoundAndEndedProcessesForgotten) {
+    DwarfFixture f;
+    f.builder->add_thread(7, 7, 1, "parent", 1);
+    f.feed(mmap2(7, 0x400000, "/nonexistent/kprof-test-binary", 10));
+    f.feed(task(PERF_RECORD_FORK, 8, 7, 8, 7, 20));
+    f.feed(dwarf_sample_bytes(10, 0x400456, 8, 30, {}, f.user_at(0x400456)));
+    EXPECT_EQ(f.unwinder.stats().unreadable, 1u) << "the child got its parent's mapping";
+    EXPECT_EQ(f.unwinder.live_spaces(), 2u);
+    f.feed(task(PERF_RECORD_EXIT, 8, 7, 8, 7, 40));
+    f.feed(comm(7, 7, "newname", true, 50));  // the parent execs: its old image ends
+    EXPECT_EQ(f.unwinder.live_spaces(), 2u) << "a sample may still come within a second";
+    // A second later, a sample of another process: only its own space is left.
+    f.feed(dwarf_sample_bytes(10, 0x400456, 9, 2'000'000'000, {}, f.user_at(0x400456)));
+    EXPECT_EQ(f.unwinder.live_spaces(), 1u);
 }
 
 }  // namespace

@@ -4,12 +4,14 @@
 
 #include <linux/perf_event.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 #include <vector>
 
 #include "collector/records.hpp"
+#include "symbols/unwind.hpp"
 
 namespace kprof::collector::testing {
 
@@ -66,6 +68,51 @@ inline std::vector<uint8_t> sample_bytes(uint64_t id, uint64_t ip, uint32_t pid,
     r.u64(id).u64(ip).u32(pid).u32(tid).u64(time).u32(cpu).u32(0).u64(period);
     r.u64(chain.size());
     for (uint64_t w : chain) r.u64(w);
+    return r.done();
+}
+
+// --call-graph dwarf: the user registers and stack follow the callchain.
+inline SampleLayout dwarf_layout() {
+    SampleLayout l = collector_layout();
+    l.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    l.regs_user = kUnwindRegsMask;
+    return l;
+}
+
+// What a --call-graph dwarf sample holds of user space.
+struct UserCopy {
+    uint64_t abi = kRegsAbi64;    // 0: no user registers (and then no stack)
+    std::vector<uint64_t> regs;   // one per kUnwindRegsMask bit, lowest bit first
+    std::vector<uint8_t> stack;   // the copy, `valid` bytes of it filled by the kernel
+    uint64_t valid = UINT64_MAX;  // dyn_size; UINT64_MAX: all of it
+};
+
+// A sample of a task without user registers (a kernel thread).
+inline UserCopy no_user_copy() {
+    UserCopy u;
+    u.abi = 0;
+    return u;
+}
+
+inline std::vector<uint8_t> dwarf_sample_bytes(uint64_t id, uint64_t ip, uint32_t pid,
+                                               uint64_t time, const std::vector<uint64_t>& chain,
+                                               const UserCopy& user) {
+    RecordBytes r(PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
+    r.u64(id).u64(ip).u32(pid).u32(pid).u64(time).u32(0).u32(0).u64(1);
+    r.u64(chain.size());
+    for (uint64_t w : chain) r.u64(w);
+    r.u64(user.abi);
+    if (user.abi != 0)
+        for (uint64_t w : user.regs) r.u64(w);
+    r.u64(user.abi != 0 ? user.stack.size() : 0);
+    if (user.abi != 0 && !user.stack.empty()) {
+        for (size_t i = 0; i < user.stack.size(); i += 8) {
+            uint64_t w = 0;
+            std::memcpy(&w, user.stack.data() + i, std::min<size_t>(8, user.stack.size() - i));
+            r.u64(w);
+        }
+        r.u64(user.valid == UINT64_MAX ? user.stack.size() : user.valid);
+    }
     return r.done();
 }
 

@@ -10,8 +10,12 @@ namespace kprof::collector {
 namespace {
 
 using testing::collector_layout;
+using testing::dwarf_layout;
+using testing::dwarf_sample_bytes;
+using testing::no_user_copy;
 using testing::RecordBytes;
 using testing::sample_bytes;
+using testing::UserCopy;
 
 constexpr uint64_t kKernelCtx = static_cast<uint64_t>(PERF_CONTEXT_KERNEL);
 constexpr uint64_t kUserCtx = static_cast<uint64_t>(PERF_CONTEXT_USER);
@@ -62,6 +66,55 @@ TEST(DecodeRecord, CallchainLongerThanRecordIsMalformed) {
     Record r = decode_record(bytes, collector_layout());
     ASSERT_TRUE(std::holds_alternative<MalformedRecord>(r));
     EXPECT_EQ(std::get<MalformedRecord>(r).type, PERF_RECORD_SAMPLE);
+}
+
+std::vector<uint64_t> seventeen_registers() {
+    std::vector<uint64_t> regs;
+    for (uint64_t i = 0; i < 17; ++i) regs.push_back(0x1000 + i);
+    return regs;
+}
+
+TEST(DecodeRecord, DwarfSampleCarriesUserRegistersAndTheValidStackBytes) {
+    std::vector<uint8_t> stack(64);
+    for (size_t i = 0; i < stack.size(); ++i) stack[i] = static_cast<uint8_t>(i);
+    const auto bytes =
+        dwarf_sample_bytes(10, kK1, 7, 99, {kKernelCtx, kK1, kK2},
+                           UserCopy{.regs = seventeen_registers(), .stack = stack, .valid = 40});
+    Record r = decode_record(bytes, dwarf_layout());
+    ASSERT_TRUE(std::holds_alternative<SampleRecord>(r));
+    const auto& s = std::get<SampleRecord>(r);
+    EXPECT_EQ(s.nr_callchain, 3u);
+    EXPECT_EQ(s.regs_abi, kRegsAbi64);
+    ASSERT_EQ(s.user_regs.size(), 17u * 8);
+    EXPECT_EQ(s.user_reg(0), 0x1000u);
+    EXPECT_EQ(s.user_reg(16), 0x1010u);
+    // The kernel copied 64 bytes but only 40 were readable (dyn_size).
+    ASSERT_EQ(s.user_stack.size(), 40u);
+    EXPECT_EQ(s.user_stack[39], 39);
+}
+
+TEST(DecodeRecord, DwarfSampleOfAKernelThreadHasNoUserCopies) {
+    const auto bytes = dwarf_sample_bytes(10, kK1, 0, 99, {kKernelCtx, kK1}, no_user_copy());
+    Record r = decode_record(bytes, dwarf_layout());
+    ASSERT_TRUE(std::holds_alternative<SampleRecord>(r));
+    const auto& s = std::get<SampleRecord>(r);
+    EXPECT_EQ(s.regs_abi, 0u);
+    EXPECT_TRUE(s.user_regs.empty());
+    EXPECT_TRUE(s.user_stack.empty());
+}
+
+TEST(DecodeRecord, DwarfSampleCutShortIsMalformed) {
+    const auto whole = dwarf_sample_bytes(
+        10, kU1, 7, 99, {},
+        UserCopy{.regs = seventeen_registers(), .stack = std::vector<uint8_t>(64)});
+    // Every cut inside the registers, the stack or its dyn_size word.
+    for (size_t size = whole.size() - 8; size > whole.size() - 8 - 64 - 8 - 17 * 8; size -= 8) {
+        std::vector<uint8_t> cut(whole.begin(), whole.begin() + static_cast<ptrdiff_t>(size));
+        const uint16_t n = static_cast<uint16_t>(size);
+        std::memcpy(cut.data() + 6, &n, 2);
+        EXPECT_TRUE(std::holds_alternative<MalformedRecord>(decode_record(cut, dwarf_layout())))
+            << size;
+    }
 }
 
 TEST(DecodeRecord, Mmap2) {
