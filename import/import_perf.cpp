@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -18,6 +20,7 @@
 #include "import/perf_reader.hpp"
 #include "symbols/kallsyms.hpp"
 #include "symbols/symbolize.hpp"
+#include "symbols/unwind.hpp"
 #include "trace/error.hpp"
 #include "trace/text.hpp"
 
@@ -296,6 +299,66 @@ class Replay {
     std::vector<bool> removed_, cloned_;
 };
 
+// perf record --call-graph dwarf: samples carry the user registers and a copy of the user
+// stack instead of user frames; they are unwound here, with the recorder's unwinder, from
+// the binaries at their recorded paths (under --symfs), as perf report does.
+class DwarfStacks {
+  public:
+    DwarfStacks(const Profile& p, const perf::Recording& rec, const ImportOptions& options)
+        : rec_(rec) {
+        const bool any = std::any_of(rec.samples.begin(), rec.samples.end(),
+                                     [](const perf::RawSample& s) { return s.stack_size != 0; });
+        if (!any) return;
+        unwinder_ = std::make_unique<UserUnwinder>(UnwindOptions{.symfs = options.symfs});
+        for (const Mapping& m : p.mappings)
+            unwinder_->add_mapping(key(m.pid, m.generation), m.pid,
+                                   UnwindMapping{.start = m.start,
+                                                 .len = m.len,
+                                                 .pgoff = m.pgoff,
+                                                 .time_ns = rec.all_timed ? m.time_ns : 0,
+                                                 .path = p.dsos[m.dso].path});
+        for (const perf::RawSample& s : rec.samples)
+            stack_copy_ = std::max(stack_copy_, s.stack_size);
+    }
+
+    // The sample's frames: its kernel frames, then the user frames unwound from its copies
+    // (or, without them, the frames perf recorded).
+    std::span<const uint64_t> stack(const perf::RawSample& s, uint32_t generation) {
+        const std::span<const uint64_t> recorded(rec_.ips.data() + s.ips_offset, s.depth);
+        if (!unwinder_ || s.regs_abi != kRegsAbi64 || s.stack_size == 0) return recorded;
+        const uint64_t mask = rec_.attrs[s.attr].sample_regs_user;
+        const size_t n = static_cast<size_t>(std::popcount(mask));
+        UserRegisters regs;
+        if (!user_registers_from_perf(mask, {rec_.user_regs.data() + s.regs_offset, n}, regs))
+            return recorded;
+        ips_.assign(recorded.begin(), recorded.begin() + s.kernel_depth);
+        unwinder_->unwind(key(s.pid, generation), regs,
+                          {rec_.user_stacks.data() + s.stack_offset, s.stack_size},
+                          kMaxUnwoundFrames, ips_, rec_.all_timed ? s.time : UINT64_MAX);
+        return ips_;
+    }
+
+    // Says how the unwinding went when some stacks did not reach their outermost frame.
+    void report() const {
+        if (!unwinder_) return;
+        const UnwindStats& st = unwinder_->stats();
+        if (st.count(UnwindEnd::kOutermost) + st.count(UnwindEnd::kMaxDepth) < st.stacks)
+            warn(describe_unwinding(st, stack_copy_));
+    }
+
+  private:
+    // perf's default --max-stack, which perf report applies to unwound stacks too.
+    static constexpr uint32_t kMaxUnwoundFrames = 127;
+    static uint64_t key(uint32_t pid, uint32_t generation) {
+        return (uint64_t{pid} << 32) | generation;
+    }
+
+    const perf::Recording& rec_;
+    std::unique_ptr<UserUnwinder> unwinder_;
+    std::vector<uint64_t> ips_;
+    uint32_t stack_copy_ = 0;
+};
+
 void load_kernel_symbols(Profile& p, const perf::Recording& rec, const ImportOptions& options) {
     const bool live = options.kallsyms_path.empty();
     const std::string path = live ? "/proc/kallsyms" : options.kallsyms_path;
@@ -375,9 +438,10 @@ Profile build_profile(perf::Recording rec, const ImportOptions& options) {
     p.samples.reserve(rec.samples.size());
     bool any_kernel = false, any_user = false;
     uint64_t first = UINT64_MAX, last = 0;
+    DwarfStacks dwarf(p, rec, options);
     for (const perf::RawSample& s : rec.samples) {
-        const std::span<const uint64_t> ips(rec.ips.data() + s.ips_offset, s.depth);
         const uint32_t gen = replay.generation(s.pid, replay.key(s.time, s.seq));
+        const std::span<const uint64_t> ips = dwarf.stack(s, gen);
         any_kernel |= s.kernel_depth > 0;
         any_user |= s.kernel_depth < s.depth;
         p.samples.push_back(Sample{.time_ns = s.time,
@@ -418,6 +482,7 @@ Profile build_profile(perf::Recording rec, const ImportOptions& options) {
     if (rec.truncated_stacks)
         warn(std::to_string(rec.truncated_stacks) + " call chains were longer than " +
              std::to_string(kMaxStackDepth) + " frames and were cut");
+    dwarf.report();
     return p;
 }
 

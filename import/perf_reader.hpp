@@ -46,6 +46,13 @@ struct RawSample {
     uint32_t tid = 0;
     uint32_t cpu = 0;
     uint32_t attr = 0;  // index into Recording::attrs
+    // perf record --call-graph dwarf: the user registers, user_regs[regs_offset, +n) for
+    // the n bits of the attr's sample_regs_user (regs_abi 0: the sample has none), and the
+    // valid part of the user stack copy, user_stacks[stack_offset, +stack_size).
+    uint64_t regs_abi = 0;
+    uint64_t regs_offset = 0;
+    uint64_t stack_offset = 0;
+    uint32_t stack_size = 0;
 };
 
 enum class SideKind : uint8_t { mmap, comm, fork, exit };
@@ -92,6 +99,8 @@ struct Recording {
 
     std::vector<RawSample> samples;
     std::vector<uint64_t> ips;
+    std::vector<uint64_t> user_regs;   // REGS_USER words of the samples
+    std::vector<uint8_t> user_stacks;  // STACK_USER copies of the samples
     std::vector<SideEvent> side;
     std::map<uint32_t, CpuLoss> losses;
     bool all_timed = true;  // every sample and side event carries a timestamp

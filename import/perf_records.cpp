@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "import/perf_decoder.hpp"
@@ -206,8 +207,36 @@ void Decoder::sample(const Bytes& rec, uint16_t misc) {
         const uint64_t per = 24 + ((a.branch_sample_type & kBranchCounters) ? 8 : 0);
         if (nr > rec.size() / per) rec.fail(pos, "branch stack longer than its record");
         rec.need(pos, nr * per, "branch stack");
+        pos += nr * per;
     }
-    // REGS_USER, STACK_USER and later fields are not needed: the record size bounds them.
+    // --call-graph dwarf: kept for unwinding, unless the file comes from a machine of the
+    // other byte order (whose stack words this host cannot read).
+    if (st & kRegsUser) {
+        s.regs_abi = next();
+        if (s.regs_abi != 0) {
+            const size_t n = static_cast<size_t>(std::popcount(a.sample_regs_user));
+            rec.need(pos, n * 8, "user registers");
+            s.regs_offset = out_.user_regs.size();
+            for (size_t i = 0; i < n; ++i) out_.user_regs.push_back(next());
+        }
+    }
+    if (st & kStackUser) {
+        const uint64_t size = next();
+        if (size != 0) {
+            if (size > rec.size() - pos) rec.fail(pos - 8, "user stack longer than its record");
+            const std::span<const uint8_t> copy = rec.raw(pos, size);
+            pos += size;
+            const uint64_t valid = std::min(size, next());
+            if (!swap_ && s.regs_abi != 0) {
+                s.stack_offset = out_.user_stacks.size();
+                s.stack_size = static_cast<uint32_t>(valid);
+                out_.user_stacks.insert(out_.user_stacks.end(), copy.begin(),
+                                        copy.begin() + static_cast<ptrdiff_t>(valid));
+            }
+        }
+    }
+    if (swap_) s.regs_abi = 0;
+    // Later fields are not needed: the record size bounds them.
     s.ips_offset = ips_start;
     s.depth = static_cast<uint32_t>(out_.ips.size() - ips_start);
     s.kernel_depth = kernel;
