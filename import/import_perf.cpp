@@ -308,7 +308,7 @@ class DwarfStacks {
         : rec_(rec) {
         const bool any = std::any_of(rec.samples.begin(), rec.samples.end(),
                                      [](const perf::RawSample& s) { return s.stack_size != 0; });
-        if (!any) return;
+        if (!any || !options.unwind_user) return;
         unwinder_ = std::make_unique<UserUnwinder>(UnwindOptions{.symfs = options.symfs});
         for (const Mapping& m : p.mappings)
             unwinder_->add_mapping(key(m.pid, m.generation), m.pid,

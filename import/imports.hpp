@@ -20,6 +20,7 @@ struct ImportOptions {
     std::string symfs;           // root for user binaries
     bool symbolize_user = true;  // resolve user frames through the ELF symbolizer
     bool debug_info = true;      // and their DWARF file:line and inlined frames (--no-inline)
+    bool unwind_user = true;     // unwind perf record --call-graph dwarf stacks (local binaries)
 };
 
 // perf.data (file or pipe mode), natively: import/import_perf.cpp.

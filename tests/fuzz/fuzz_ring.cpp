@@ -4,6 +4,8 @@
 // Input: [u64 LE sample_type][u8: bit 0 sample_id_all, bits 1..7 ring cpu]
 //        [u16 LE tail][record stream]. The stream is laid into a power-of-two ring so
 //        that it starts at `tail`, wrapping past the end as the kernel's writes do.
+#include <linux/perf_event.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -13,6 +15,7 @@
 
 #include "collector/profile_builder.hpp"
 #include "collector/records.hpp"
+#include "symbols/unwind.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -22,7 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < kHead) return 0;
     uint64_t sample_type = 0;
     for (int i = 7; i >= 0; --i) sample_type = (sample_type << 8) | data[i];
-    const SampleLayout layout{.sample_type = sample_type, .sample_id_all = (data[8] & 1) != 0};
+    const SampleLayout layout{
+        .sample_type = sample_type,
+        .sample_id_all = (data[8] & 1) != 0,
+        .regs_user = (sample_type & PERF_SAMPLE_REGS_USER) ? kUnwindRegsMask : 0};
     const uint32_t ring_cpu = data[8] >> 1;
     const uint64_t tail = data[9] | (uint64_t{data[10]} << 8);
     const std::span<const uint8_t> stream(data + kHead, size - kHead);

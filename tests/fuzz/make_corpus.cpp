@@ -199,6 +199,23 @@ void ring_seeds(const fs::path& dir) {
         one.insert(one.end(), records[i].begin(), records[i].end());
         put(dir / ("record-" + std::to_string(i)), one);
     }
+    // --call-graph dwarf: user registers and a stack copy after the callchain.
+    const collector::SampleLayout dwarf = collector::testing::dwarf_layout();
+    std::vector<uint8_t> dwarf_seed;
+    for (int i = 0; i < 8; ++i)
+        dwarf_seed.push_back(static_cast<uint8_t>(dwarf.sample_type >> (8 * i)));
+    dwarf_seed.insert(dwarf_seed.end(), {1, 0, 0});
+    collector::testing::UserCopy user;
+    user.regs.assign(17, 0x401010);
+    user.stack.assign(64, 0x40);
+    user.valid = 56;
+    for (const auto& r :
+         {records[2],
+          collector::testing::dwarf_sample_bytes(
+              0, 0xffffffff81001010ULL, 10, 900,
+              {static_cast<uint64_t>(PERF_CONTEXT_KERNEL), 0xffffffff81001010ULL}, user)})
+        dwarf_seed.insert(dwarf_seed.end(), r.begin(), r.end());
+    put(dir / "dwarf-sample", dwarf_seed);
 }
 
 void perf_data_seeds(const fs::path& dir) {
@@ -235,6 +252,25 @@ void perf_data_seeds(const fs::path& dir) {
         put(dir / ("built-zstd-" + tag),
             file_image(be, {a}, compress_records(be, records, true, 64), {}));
     }
+    // perf record --call-graph dwarf: perf's register mask, a stack copy per sample.
+    AttrSpec d;
+    d.sample_type = st::ip | st::tid | st::time | st::callchain | st::regs_user | st::stack_user;
+    d.regs_user = 0xff0fffULL;
+    const RecordWriter w(false, d);
+    std::vector<uint64_t> regs(20, 0x401000);
+    regs[7] = 0x7ffc0000;
+    put(dir / "built-dwarf-le", file_image(false, {d},
+                                           {w.mmap2(100, 0x400000, 0x10000, 0, "/usr/bin/busy", 20),
+                                            w.sample({.ip = 0x401000,
+                                                      .pid = 100,
+                                                      .tid = 100,
+                                                      .time = 30,
+                                                      .regs_abi = 2,
+                                                      .user_regs = regs,
+                                                      .user_stack = std::vector<uint8_t>(128, 0x10),
+                                                      .stack_valid = 128,
+                                                      .misc = 2})},
+                                           {}));
 }
 
 void text_seeds(const fs::path& root) {

@@ -17,7 +17,7 @@ namespace st {
 inline constexpr uint64_t ip = 1U << 0, tid = 1U << 1, time = 1U << 2, addr = 1U << 3,
                           read = 1U << 4, callchain = 1U << 5, id = 1U << 6, cpu = 1U << 7,
                           period = 1U << 8, stream_id = 1U << 9, raw = 1U << 10,
-                          identifier = 1U << 16;
+                          regs_user = 1U << 12, stack_user = 1U << 13, identifier = 1U << 16;
 }  // namespace st
 
 inline constexpr uint64_t kFreqFlag = 1ULL << 10;
@@ -76,6 +76,7 @@ struct AttrSpec {
     uint64_t sample_type = st::ip | st::tid | st::time | st::cpu | st::period | st::callchain;
     uint64_t read_format = 0;
     uint64_t flags = kFreqFlag | kSampleIdAllFlag;
+    uint64_t regs_user = 0;  // sample_regs_user
     std::vector<uint64_t> ids;
 };
 
@@ -99,7 +100,9 @@ inline void put_attr(Buf& b, const AttrSpec& a) {
         const auto byte = static_cast<uint8_t>(a.flags >> (8 * i));
         b.u8(b.big_endian() ? reverse_bits(byte) : byte);
     }
-    for (size_t i = 48; i < 128; ++i) b.u8(0);
+    for (size_t i = 48; i < 80; ++i) b.u8(0);
+    b.u64(a.regs_user);
+    for (size_t i = 88; i < 128; ++i) b.u8(0);
 }
 
 // What goes into a SAMPLE record; written in the order the attr's sample_type asks for.
@@ -113,6 +116,10 @@ struct SampleSpec {
     std::vector<uint64_t> read;       // raw u64s of the READ field
     std::vector<uint64_t> callchain;  // raw, with PERF_CONTEXT_* markers
     std::vector<uint8_t> raw;         // RAW payload (u32 size is added)
+    uint64_t regs_abi = 0;            // REGS_USER: 0, or 2 (64-bit) followed by user_regs
+    std::vector<uint64_t> user_regs;  // one per bit of the attr's regs_user
+    std::vector<uint8_t> user_stack;  // STACK_USER copy (a multiple of 8 bytes)
+    uint64_t stack_valid = 0;         // its dyn_size
     uint16_t misc = 1;                // PERF_RECORD_MISC_KERNEL
 };
 
@@ -184,6 +191,18 @@ class RecordWriter {
         if (t & st::raw) {
             r.u32(static_cast<uint32_t>(s.raw.size()));
             r.bytes(s.raw);
+        }
+        if (t & st::regs_user) {
+            r.u64(s.regs_abi);
+            if (s.regs_abi != 0)
+                for (uint64_t v : s.user_regs) r.u64(v);
+        }
+        if (t & st::stack_user) {
+            r.u64(s.user_stack.size());
+            if (!s.user_stack.empty()) {
+                r.bytes(s.user_stack);
+                r.u64(s.stack_valid);
+            }
         }
         while (r.size() % 8) r.u8(0);
         return end(r);

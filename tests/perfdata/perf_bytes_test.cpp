@@ -8,7 +8,9 @@
 #include <fstream>
 
 #include "import/imports.hpp"
+#include "import/perf_reader.hpp"
 #include "support/test_support.hpp"
+#include "symbols/unwind.hpp"
 #include "tests/perfdata/perf_builder.hpp"
 #include "trace/error.hpp"
 
@@ -240,6 +242,64 @@ TEST_P(PerfBytesTest, ReadGroupAndRawFieldsAreSkippedCorrectly) {
                          {}));
     ASSERT_EQ(p.samples.size(), 1u);
     EXPECT_EQ(ips(p, p.samples[0]), (std::vector<uint64_t>{kK2, kK1}));
+}
+
+TEST_P(PerfBytesTest, DwarfSamplesAreUnwoundFromTheirRegisterAndStackCopies) {
+    // perf record --call-graph dwarf: kernel frames only in the callchain, then the user
+    // registers (perf's mask, FLAGS/CS/SS included) and stack. The binary does not exist,
+    // so the unwind gives the registers' ip alone: which the callchain does not hold.
+    AttrSpec a;
+    a.sample_type = st::ip | st::tid | st::time | st::callchain | st::regs_user | st::stack_user;
+    a.regs_user = kUnwindRegsMask | (0x7ULL << 9);
+    const RecordWriter w = writer(a);
+    std::vector<uint64_t> regs(20, 0);
+    regs[7] = 0x7ffc0000;  // SP
+    regs[8] = kU2;         // IP
+    auto dwarf_sample = [&](uint64_t time, uint64_t user_ip) {
+        regs[8] = user_ip;
+        return w.sample({.ip = kK1,
+                         .pid = 5,
+                         .tid = 5,
+                         .time = time,
+                         .callchain = {test::kCtxKernel, kK1},
+                         .regs_abi = kRegsAbi64,
+                         .user_regs = regs,
+                         .user_stack = std::vector<uint8_t>(64, 0xab),
+                         .stack_valid = 48});
+    };
+    const std::vector<uint8_t> image =
+        test::file_image(be(), {a},
+                         {w.mmap2(5, 0x400000, 0x10000, 0, "/nonexistent/kprof-dwarf-test", 1),
+                          dwarf_sample(2, kU2), dwarf_sample(3, kU1 + 0x10)},
+                         {});
+
+    const perf::Recording rec = perf::read_recording(image, "dwarf");
+    ASSERT_EQ(rec.samples.size(), 2u);
+    if (be()) {
+        // Another machine's byte order: its stack words cannot be unwound here.
+        EXPECT_EQ(rec.samples[1].regs_abi, 0u);
+        EXPECT_TRUE(rec.user_stacks.empty());
+        const Profile p = import(image);
+        EXPECT_EQ(ips(p, p.samples[0]), (std::vector<uint64_t>{kK1}));
+        return;
+    }
+    const perf::RawSample& second = rec.samples[1];
+    EXPECT_EQ(second.regs_abi, kRegsAbi64);
+    ASSERT_EQ(rec.user_regs.size(), 40u);
+    EXPECT_EQ(rec.user_regs[second.regs_offset + 8], kU1 + 0x10);
+    EXPECT_EQ(second.stack_size, 48u);  // dyn_size: the valid part of the copy
+    EXPECT_EQ(second.stack_offset, 48u);
+    EXPECT_EQ(rec.user_stacks.size(), 96u);
+
+    const Profile p = import(image);
+    ASSERT_EQ(p.samples.size(), 2u);
+    EXPECT_EQ(ips(p, p.samples[0]), (std::vector<uint64_t>{kK1, kU2}));
+    EXPECT_EQ(ips(p, p.samples[1]), (std::vector<uint64_t>{kK1, kU1 + 0x10}));
+    EXPECT_EQ(p.stacks.get(p.samples[1].stack).kernel_depth, 1u);
+    ImportOptions no_unwind = options_;
+    no_unwind.unwind_user = false;
+    const Profile recorded = import_perf_data_bytes(image, no_unwind);
+    EXPECT_EQ(ips(recorded, recorded.samples[0]), (std::vector<uint64_t>{kK1}));
 }
 
 TEST_P(PerfBytesTest, SampleIdentifierSelectsTheEvent) {
