@@ -35,7 +35,11 @@ int cmd_import(int argc, char** argv) {
                    "look up the user binaries of perf.data under this root directory")
         ->option_text("DIR");
     app.add_flag(
-        "--no-user-symbols", [&](int64_t) { options.symbolize_user = false; },
+        "--no-user-symbols",
+        [&](int64_t) {
+            options.symbolize_user = false;
+            options.unwind_user = false;
+        },
         "leave perf.data user frames unresolved (do not read the binaries)");
     app.add_flag("-q,--quiet", quiet, "print nothing on success");
     if (const auto done = parse_command_line(app, argc, argv)) return *done;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libboost-dev libboost-graph-dev libdw-dev libelf-dev libzstd-dev zlib1g-dev libcli11-dev libfmt-dev
   nlohmann-json3-dev libncurses-dev googletest libgtest-dev libgmock-dev
-  linux-perf tmux graphviz libxml2-utils util-linux procps iproute2 zstd time
+  linux-perf tmux graphviz libxml2-utils util-linux procps iproute2 zstd time python3
 )
 missing=()
 for p in "${packages[@]}"; do
