@@ -153,9 +153,10 @@ void ProfileBuilder::unwind_user(const SampleRecord& s, uint32_t kernel_depth) {
     UserRegisters regs;
     if (!user_registers_from_perf(regs_mask_, std::span<const uint64_t>(words, n), regs)) return;
     ips_.resize(std::min<size_t>(kernel_depth, ips_.size()));
+    const uint32_t room = kMaxStackDepth - static_cast<uint32_t>(ips_.size());
     // Mappings reach the unwinder in time order: the latest added are the ones in force.
-    unwinder_->unwind(space_key(s.pid, generation(s.pid)), regs, s.user_stack, max_user_frames_,
-                      ips_);
+    unwinder_->unwind(space_key(s.pid, generation(s.pid)), regs, s.user_stack,
+                      std::min(max_user_frames_, room), ips_);
 }
 
 void ProfileBuilder::add_sample(const SampleRecord& s) {

@@ -334,7 +334,8 @@ class DwarfStacks {
         ips_.assign(recorded.begin(), recorded.begin() + s.kernel_depth);
         unwinder_->unwind(key(s.pid, generation), regs,
                           {rec_.user_stacks.data() + s.stack_offset, s.stack_size},
-                          kMaxUnwoundFrames, ips_, rec_.all_timed ? s.time : UINT64_MAX);
+                          std::min(kMaxUnwoundFrames, kMaxStackDepth - s.kernel_depth), ips_,
+                          rec_.all_timed ? s.time : UINT64_MAX);
         return ips_;
     }
 
